@@ -1,0 +1,115 @@
+/*
+** addr.c -- netgraph addresses: "name:", "[1f]:", "name:h1.h2", "." and
+** paths of hooks relative to the sender ("h1.h2").  A walk follows each
+** hook to its peer; the destination learns the hook it was reached by.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MG_PATHSIZ 512
+
+static int bad(const char *path, const char *why) {
+  return mg_error(-EINVAL, "malformed address '%s': %s", path, why);
+}
+
+int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
+               mg_hook_t **lasthook) {
+  *out = NULL;
+  if (lasthook) *lasthook = NULL;
+  if (!path || !*path) return mg_error(-EINVAL, "empty address");
+  if (strlen(path) >= MG_PATHSIZ)
+    return mg_error(-ENAMETOOLONG, "address longer than %d characters",
+                    MG_PATHSIZ - 1);
+  mg_engine_t *e = from->eng;
+  const char *colon = strchr(path, ':'), *rest = path;
+  mg_node_t *n;
+  if (colon) {
+    if (strchr(colon + 1, ':')) return bad(path, "more than one ':'");
+    size_t len = (size_t)(colon - path);
+    char nm[MG_NAMESIZ + 4];
+    if (len == 0) return bad(path, "no node before ':'");
+    if (len >= sizeof nm) return bad(path, "node name too long");
+    memcpy(nm, path, len);
+    nm[len] = '\0';
+    rest = colon + 1;
+    if (strcmp(nm, ".") == 0) {
+      n = from;
+      mg_node_ref(n);
+    } else if (nm[0] == '[') {
+      char *end;
+      unsigned long id = strtoul(nm + 1, &end, 16);
+      if (end == nm + 1 || strcmp(end, "]") != 0 || id == 0 || id > UINT32_MAX)
+        return bad(path, "an id is a non-zero hex number in brackets, as [1f]");
+      n = mg_node_byid(e, (uint32_t)id);
+      if (!n) return mg_error(-ENOENT, "no node with id [%lx]", id);
+    } else {
+      int rc = mg__check_name("node name", nm);
+      if (rc) return bad(path, mg_errmsg());
+      n = mg_node_byname(e, nm);
+      if (!n) return mg_error(-ENOENT, "no node named '%s'", nm);
+    }
+  } else {
+    n = from;
+    mg_node_ref(n);
+  }
+  /* walk the hooks */
+  if (strcmp(rest, ".") == 0) rest = "";
+  if (rest[0] == '.' || (*rest && rest[strlen(rest) - 1] == '.') ||
+      strstr(rest, "..")) {
+    mg_node_unref(n);
+    return bad(path, "empty hook name in the path");
+  }
+  mg_hook_t *arrived = NULL;
+  while (*rest) {
+    const char *dot = strchr(rest, '.');
+    size_t len = dot ? (size_t)(dot - rest) : strlen(rest);
+    char hk[MG_NAMESIZ + 4];
+    if (len >= sizeof hk) {
+      mg_node_unref(n);
+      if (arrived) mg__hook_unref(arrived);
+      return bad(path, "hook name too long");
+    }
+    memcpy(hk, rest, len);
+    hk[len] = '\0';
+    rest += len + (dot ? 1 : 0);
+    pthread_mutex_lock(&e->topo);
+    mg_hook_t *h = NULL;
+    for (mg_hook_t *x = n->hooks; x; x = x->next)
+      if (strcmp(x->name, hk) == 0) h = x;
+    mg_hook_t *p = h ? h->peer : NULL;
+    bool up = p && p != &mg__deadhook &&
+              !(atomic_load(&p->node->flags) & MG_NF_INVALID);
+    mg_node_t *next = up ? p->node : NULL;
+    if (next) {
+      mg_node_ref(next);
+      mg__hook_ref(p);
+    }
+    pthread_mutex_unlock(&e->topo);
+    char d[96];
+    if (!next) {
+      mg__node_describe(n, d, sizeof d);
+      mg_node_unref(n);
+      if (arrived) mg__hook_unref(arrived);
+      if (!h) return mg_error(-ENOENT, "node %s has no hook '%s'", d, hk);
+      return mg_error(-ENOTCONN, "hook '%s' of node %s is not connected", hk, d);
+    }
+    mg_node_unref(n);
+    if (arrived) mg__hook_unref(arrived);
+    n = next;
+    arrived = p;
+  }
+  if (!mg_node_valid(n)) {
+    char d[96];
+    mg__node_describe(n, d, sizeof d);
+    mg_node_unref(n);
+    if (arrived) mg__hook_unref(arrived);
+    return mg_error(-ENOENT, "node %s is shut down", d);
+  }
+  *out = n;
+  if (lasthook) *lasthook = arrived; /* a reference, as n is */
+  else if (arrived) mg__hook_unref(arrived);
+  return 0;
+}

@@ -1,0 +1,545 @@
+/*
+** dispatch.c -- inline-or-enqueue (DESIGN §2).
+**
+** An item goes to a node.  If the node's lock can be had at once and its
+** queue is empty, the sender runs the node's method right here on its own
+** stack; otherwise the item joins the node's FIFO and whoever releases the
+** lock next drains it, up to a budget, handing the rest to a work list.
+**
+** With no worker threads the engine lives on one thread, and the lock word
+** and counters are updated with plain loads and stores; with workers the
+** same code uses atomic read-modify-writes.  The rules are the same.
+*/
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static _Thread_local uint32_t tl_depth;
+static _Thread_local mg_item_t *tl_item; /* the item being applied */
+
+uint32_t mg__depth(void) { return tl_depth; }
+mg_item_t *mg__current_item(void) { return tl_item; }
+mg_rec_t *mg__current_rec(void) { return tl_item ? tl_item->rec : NULL; }
+
+#define W MG_LW_WRITER
+#define P MG_LW_PENDING
+#define R MG_LW_READER
+
+/*
+** {======================================================
+** The lock word
+** =======================================================
+*/
+static inline uint32_t lw_load(mg_node_t *n) {
+  return atomic_load_explicit(&n->word, MG_RELAXED);
+}
+
+/* Enter from outside the queue: a reader needs no writer and no backlog,
+** a writer needs the word to be zero (rule 2). */
+static inline bool try_enter(mg_node_t *n, bool w, bool mt) {
+  uint32_t cur = lw_load(n);
+  if (!mt) {
+    if (w ? cur != 0 : (cur & (W | P)) != 0) return false;
+    atomic_store_explicit(&n->word, cur + (w ? W : R), MG_RELAXED);
+    return true;
+  }
+  if (w) {
+    uint32_t zero = 0;
+    return atomic_compare_exchange_strong_explicit(&n->word, &zero, W,
+                                                   MG_ACQUIRE, MG_RELAXED);
+  }
+  do {
+    if (cur & (W | P)) return false;
+  } while (!atomic_compare_exchange_weak_explicit(&n->word, &cur, cur + R,
+                                                  MG_ACQUIRE, MG_RELAXED));
+  return true;
+}
+
+/* Enter for the head of the queue, which is first in line: the pending
+** bit does not stop it.  A writer waits for readers inside to leave. */
+static inline bool try_enter_head(mg_node_t *n, bool w, bool mt) {
+  uint32_t cur = lw_load(n);
+  for (;;) {
+    if (w ? (cur & ~P) != 0 : (cur & W) != 0) return false;
+    uint32_t nw = cur + (w ? W : R);
+    if (!mt) {
+      atomic_store_explicit(&n->word, nw, MG_RELAXED);
+      return true;
+    }
+    if (atomic_compare_exchange_weak_explicit(&n->word, &cur, nw, MG_ACQUIRE,
+                                              MG_RELAXED))
+      return true;
+  }
+}
+
+static inline uint32_t lw_leave(mg_node_t *n, bool w, bool mt) {
+  uint32_t d = w ? W : R;
+  if (mt) return atomic_fetch_sub_explicit(&n->word, d, MG_ACQREL) - d;
+  uint32_t nw = lw_load(n) - d;
+  atomic_store_explicit(&n->word, nw, MG_RELAXED);
+  return nw;
+}
+
+static inline void lw_or(mg_node_t *n, uint32_t bits, bool mt) {
+  if (mt) atomic_fetch_or_explicit(&n->word, bits, MG_ACQREL);
+  else atomic_store_explicit(&n->word, lw_load(n) | bits, MG_RELAXED);
+}
+
+static inline void lw_clear(mg_node_t *n, uint32_t bits, bool mt) {
+  if (mt) atomic_fetch_and_explicit(&n->word, ~bits, MG_ACQREL);
+  else atomic_store_explicit(&n->word, lw_load(n) & ~bits, MG_RELAXED);
+}
+
+/* The queue lock: a byte, held for a handful of instructions. */
+static inline void qlock(mg_node_t *n) {
+  int spins = 0;
+  while (atomic_exchange_explicit(&n->qlock, 1, MG_ACQUIRE))
+    while (atomic_load_explicit(&n->qlock, MG_RELAXED))
+      if (++spins > 100) { sched_yield(); spins = 0; }
+}
+
+static inline void qunlock(mg_node_t *n) {
+  atomic_store_explicit(&n->qlock, 0, MG_RELEASE);
+}
+
+static inline bool loop_only(const mg_node_t *n) {
+  return n->te->type->flags & MG_TF_LOOP_ONLY;
+}
+
+static inline void add_i64(const mg_engine_t *e, _Atomic int64_t *c, int64_t v) {
+  if (e->mt) atomic_fetch_add_explicit(c, v, MG_ACQREL);
+  else atomic_store_explicit(c, atomic_load_explicit(c, MG_RELAXED) + v, MG_RELAXED);
+}
+/* }====================================================== */
+
+/*
+** {======================================================
+** Ending items
+** =======================================================
+*/
+/* Return an item to its pool, dropping whatever references it holds. */
+void mg__item_end(mg_item_t *it) {
+  if (it->flags & MG_IF_REFS) {
+    if (it->hook) mg__hook_unref(it->hook);
+    mg_node_unref(it->node);
+  }
+  switch (it->kind) {
+  case MG_ITEM_DATA:
+    if (it->u.buf) mg_buf_unref(it->u.buf);
+    break;
+  case MG_ITEM_MSG:
+    mg_msg_free(it->u.m.msg);
+    break;
+  default:
+    break;
+  }
+  if (it->rec) mg__rec_finish(it, 0);
+  mg__item_put(it);
+}
+
+void mg_consume(mg_item_t *it) {
+  mg__add(it->node->eng, &mg__xs(it->node)->consumed, 1);
+  mg__item_end(it);
+}
+
+void mg_drop(mg_item_t *it, mg_drop_t why) {
+  mg__count_drop(it->node, why);
+  mg__item_end(it);
+}
+
+/* A message or function item that cannot run: its waiter learns why. */
+static void fail_item(mg_item_t *it, int err, const char *what) {
+  if (it->rec) {
+    char d[96];
+    mg__node_describe(it->node, d, sizeof d);
+    mg_error(err, "node %s %s", d, what);
+    mg__rec_finish(it, err);
+  }
+  mg__item_end(it);
+}
+
+static void drop_undeliverable(mg_item_t *it, mg_drop_t why) {
+  if (it->kind == MG_ITEM_DATA) mg_drop(it, why);
+  else fail_item(it, -ENOENT, "is shut down");
+}
+/* }====================================================== */
+
+/*
+** {======================================================
+** Applying an item under the lock
+** =======================================================
+*/
+static int apply(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
+  mg_item_t *saved = tl_item;
+  int err = 0;
+  mg_engine_t *e = n->eng;
+  /* Queued items hold references; keep them to the end of the call, as
+  ** forwarding re-uses the item. */
+  bool refs = it->flags & MG_IF_REFS;
+  it->flags &= (uint8_t)~MG_IF_REFS;
+  it->node = n;
+  it->hook = h;
+  tl_item = it;
+  tl_depth++;
+  switch (it->kind) {
+  case MG_ITEM_DATA: {
+    const mg_type_t *t = n->te->type;
+    if (!mg_node_valid(n) || (h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_INVALID)))
+      mg_drop(it, MG_DROP_DEAD);
+    else if (!t->rcvdata)
+      mg_drop(it, MG_DROP_POLICY);
+    else if ((err = t->rcvdata(h, it)) != 0)
+      mg__add(e, &mg__xs(n)->errors, 1);
+    break;
+  }
+  case MG_ITEM_MSG:
+    mg__add(e, &mg__xs(n)->msgs, 1);
+    err = mg__apply_msg(n, h, it);
+    break;
+  case MG_ITEM_FN: {
+    mg__add(e, &mg__xs(n)->fns, 1);
+    if (!mg_node_valid(n) && !(it->flags & MG_IF_TOPO)) {
+      fail_item(it, err = -ENOENT, "is shut down");
+      break;
+    }
+    mg_clearerr();
+    err = it->u.f.fn(n, h, it->u.f.arg, it->u.f.arg2);
+    if (err) mg__add(e, &mg__xs(n)->errors, 1);
+    if (it->rec) mg__rec_finish(it, err);
+    mg__item_end(it);
+    break;
+  }
+  }
+  tl_depth--;
+  tl_item = saved;
+  if (refs) {
+    if (h) mg__hook_unref(h);
+    mg_node_unref(n);
+  }
+  return err;
+}
+/* }====================================================== */
+
+/*
+** {======================================================
+** Queue, drain, work lists
+** =======================================================
+*/
+static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
+  mg_engine_t *e = n->eng;
+  bool mt = e->mt;
+  it->node = n;
+  it->hook = h;
+  if (it->kind == MG_ITEM_DATA) {
+    if ((uint64_t)atomic_load_explicit(&e->qdata, MG_RELAXED) >= e->queue_limit) {
+      mg_drop(it, MG_DROP_QFULL);
+      return mg_error(-ENOBUFS, "queue limit of %u data items reached",
+                      e->queue_limit);
+    }
+    mg_buf_own(it->u.buf); /* a lent buffer must outlive its lender */
+  }
+  if (!(it->flags & MG_IF_REFS)) {
+    mg_node_ref(n);
+    if (h) mg__hook_ref(h);
+    it->flags |= MG_IF_REFS;
+  }
+  bool data = it->kind == MG_ITEM_DATA;
+  mg_xstats_t *x = mg__xs(n);
+  qlock(n);
+  if (atomic_load_explicit(&n->flags, MG_RELAXED) & MG_NF_FLUSHED) {
+    qunlock(n);
+    if (it->flags & MG_IF_TOPO) { /* a dead node still runs its steps */
+      apply(n, h, it);
+      return 0;
+    }
+    drop_undeliverable(it, MG_DROP_DEAD);
+    return 0;
+  }
+  /* Count before the item is visible: once the lock is dropped another
+  ** thread may run it, end it and reuse its memory. */
+  add_i64(e, &e->pending, 1);
+  mg__add(e, &x->queued, 1);
+  if (data) {
+    add_i64(e, &e->qdata, 1);
+    if (mt) atomic_fetch_add(&x->qdata, 1);
+    else atomic_store_explicit(&x->qdata, x->qdata + 1, MG_RELAXED);
+  }
+  if (n->qtail) {
+    it->next = n->qtail->next;
+    n->qtail->next = it;
+  } else
+    it->next = it;
+  n->qtail = it;
+  n->qlen++;
+  lw_or(n, P, mt);
+  mg_item_t *head = n->qtail->next;
+  uint32_t cur = lw_load(n);
+  bool runnable = (head->flags & MG_IF_WRITER) ? (cur & ~P) == 0 : !(cur & W);
+  qunlock(n);
+  if (runnable) mg__schedule(n);
+  return 0;
+}
+
+static void ring_push(mg_ring_t *r, mg_node_t *n) {
+  if (r->n == r->cap) {
+    uint32_t cap = r->cap ? r->cap * 2 : 256;
+    mg_node_t **v = mg_alloc(cap * sizeof *v);
+    for (uint32_t i = 0; i < r->n; i++) v[i] = r->v[(r->head + i) % r->cap];
+    free(r->v);
+    r->v = v;
+    r->head = 0;
+    r->cap = cap;
+  }
+  r->v[(r->head + r->n++) % r->cap] = n;
+}
+
+mg_node_t *mg__ring_pop(mg_ring_t *r) {
+  if (!r->n) return NULL;
+  mg_node_t *n = r->v[r->head];
+  r->head = (r->head + 1) % r->cap;
+  r->n--;
+  return n;
+}
+
+/* Put n on a work list, once; the list holds a reference. */
+void mg__schedule(mg_node_t *n) {
+  mg_engine_t *e = n->eng;
+  qlock(n);
+  if (n->sched) {
+    qunlock(n);
+    return;
+  }
+  n->sched = 1;
+  qunlock(n);
+  mg_node_ref(n);
+  if (!e->mt) {
+    ring_push(&e->loopwork, n);
+    mg__loop_kick(e);
+    return;
+  }
+  pthread_mutex_lock(&e->wl_mu);
+  if (loop_only(n)) {
+    ring_push(&e->loopwork, n);
+    pthread_mutex_unlock(&e->wl_mu);
+    mg__loop_kick(e);
+    return;
+  }
+  ring_push(&e->work, n);
+  pthread_cond_signal(&e->wl_cv);
+  pthread_mutex_unlock(&e->wl_mu);
+}
+
+/* Run queued items of n while the head can enter, up to budget. */
+void mg__drain(mg_node_t *n, uint32_t budget) {
+  mg_engine_t *e = n->eng;
+  bool mt = e->mt;
+  mg_node_ref(n); /* a shutdown among the items must not free n under us */
+  while (budget) {
+    qlock(n);
+    mg_item_t *t = n->qtail;
+    if (!t) {
+      qunlock(n);
+      break;
+    }
+    mg_item_t *it = t->next;
+    bool w = it->flags & MG_IF_WRITER;
+    if (!try_enter_head(n, w, mt)) {
+      qunlock(n); /* the holder drains when it leaves */
+      break;
+    }
+    if (it == t) n->qtail = NULL;
+    else t->next = it->next;
+    n->qlen--;
+    if (!n->qtail) lw_clear(n, P, mt);
+    qunlock(n);
+    add_i64(e, &e->pending, -1);
+    if (it->kind == MG_ITEM_DATA) {
+      add_i64(e, &e->qdata, -1);
+      mg_xstats_t *x = mg__xs(n);
+      if (mt) atomic_fetch_sub(&x->qdata, 1);
+      else atomic_store_explicit(&x->qdata, x->qdata - 1, MG_RELAXED);
+    }
+    apply(n, it->hook, it);
+    lw_leave(n, w, mt);
+    budget--;
+  }
+  if (!budget) {
+    qlock(n);
+    bool more = n->qtail != NULL;
+    qunlock(n);
+    if (more) mg__schedule(n);
+  }
+  mg_node_unref(n);
+}
+
+/* After leaving a node whose queue is not empty. */
+static void after_leave(mg_node_t *n) {
+  mg_engine_t *e = n->eng;
+  if (tl_depth >= e->max_depth || (loop_only(n) && !mg_on_loop_thread(e)))
+    mg__schedule(n);
+  else
+    mg__drain(n, e->budget);
+}
+
+void mg__unsched(mg_node_t *n) {
+  qlock(n);
+  n->sched = 0;
+  qunlock(n);
+}
+
+bool mg__loop_drain(mg_engine_t *e, uint32_t budget) {
+  bool ran = false;
+  while (budget) {
+    if (e->mt) pthread_mutex_lock(&e->wl_mu);
+    mg_node_t *n = mg__ring_pop(&e->loopwork);
+    if (e->mt) pthread_mutex_unlock(&e->wl_mu);
+    if (!n) break;
+    mg__unsched(n);
+    mg__drain(n, e->budget);
+    mg_node_unref(n);
+    ran = true;
+    budget--;
+  }
+  return ran;
+}
+
+/* Shutdown: nothing more may join the queue; what is in it ends now. */
+void mg__flush_queue(mg_node_t *n) {
+  mg_engine_t *e = n->eng;
+  qlock(n);
+  atomic_fetch_or(&n->flags, MG_NF_FLUSHED);
+  mg_item_t *t = n->qtail;
+  n->qtail = NULL;
+  n->qlen = 0;
+  lw_clear(n, P, e->mt);
+  qunlock(n);
+  if (!t) return;
+  mg_item_t *it = t->next;
+  t->next = NULL;
+  while (it) {
+    mg_item_t *next = it->next;
+    add_i64(e, &e->pending, -1);
+    if (it->kind == MG_ITEM_DATA) {
+      add_i64(e, &e->qdata, -1);
+      atomic_fetch_sub(&mg__xs(n)->qdata, 1);
+    }
+    if (it->flags & MG_IF_TOPO) apply(n, it->hook, it); /* steps clean up */
+    else drop_undeliverable(it, MG_DROP_DEAD);
+    it = next;
+  }
+}
+/* }====================================================== */
+
+/*
+** {======================================================
+** Delivery
+** =======================================================
+*/
+bool mg__enter(mg_node_t *n, bool w) { return try_enter(n, w, n->eng->mt); }
+
+void mg__leave(mg_node_t *n, bool w) {
+  if (lw_leave(n, w, n->eng->mt) & P) after_leave(n);
+}
+
+int mg__deliver(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
+  mg_engine_t *e = n->eng;
+  const mg_type_t *t = n->te->type;
+  it->node = n;
+  if (it->kind == MG_ITEM_DATA) {
+    if (h) mg__add(e, &h->in, 1);
+    else mg__add(e, &mg__xs(n)->in_direct, 1);
+    if (it->ttl == 0) {
+      mg_drop(it, MG_DROP_TTL);
+      return mg_error(-ELOOP, "hop limit reached (a loop in the graph?)");
+    }
+    it->ttl--;
+  }
+  uint16_t nf = atomic_load_explicit(&n->flags, MG_RELAXED);
+  if ((nf & MG_NF_INVALID) && !(it->flags & MG_IF_TOPO)) {
+    it->hook = h;
+    drop_undeliverable(it, MG_DROP_DEAD);
+    return -ENOENT;
+  }
+  bool w = (it->flags & MG_IF_WRITER) || (t->flags & MG_TF_FORCE_WRITER) ||
+           (h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_FORCE_WRITER));
+  if (w) it->flags |= MG_IF_WRITER;
+  bool mt = e->mt;
+  if (!(it->flags & MG_IF_QUEUE) && tl_depth < e->max_depth &&
+      !(h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_QUEUE)) &&
+      (!(t->flags & MG_TF_LOOP_ONLY) || mg_on_loop_thread(e)) &&
+      try_enter(n, w, mt)) {
+    if (w) mg_node_ref(n); /* a writer may shut n down */
+    int err = apply(n, h, it);
+    if (lw_leave(n, w, mt) & P) after_leave(n);
+    if (w) mg_node_unref(n);
+    return err;
+  }
+  return enqueue(n, h, it);
+}
+
+int mg_forward(mg_hook_t *out, mg_item_t *it) {
+  mg_hook_t *p = out->peer;
+  if (atomic_load_explicit(&p->flags, MG_RELAXED) & MG_HF_INVALID) {
+    it->node = out->node;
+    mg_drop(it, MG_DROP_NOPEER);
+    return mg_error(-ENOTCONN, "hook '%s' is not connected", out->name);
+  }
+  mg__add(out->node->eng, &out->out, 1);
+  return mg__deliver(p->node, p, it);
+}
+
+mg_item_t *mg_data_new(mg_node_t *n, mg_buf_t *b) {
+  mg_item_t *it = mg__item_get();
+  it->kind = MG_ITEM_DATA;
+  it->node = n;
+  it->ttl = n->eng->ttl;
+  it->u.buf = b;
+  mg__add(n->eng, &mg__xs(n)->made, 1);
+  return it;
+}
+
+mg_item_t *mg_item_dup(mg_item_t *it) {
+  mg_buf_ref(it->u.buf);
+  mg_item_t *c = mg_data_new(it->node, it->u.buf);
+  c->ttl = it->ttl;
+  return c;
+}
+
+mg_buf_t *mg_item_buf(mg_item_t *it) {
+  return it->kind == MG_ITEM_DATA ? it->u.buf : NULL;
+}
+mg_node_t *mg_item_node(const mg_item_t *it) { return it->node; }
+mg_hook_t *mg_item_hook(const mg_item_t *it) { return it->hook; }
+
+mg_buf_t *mg_item_writable(mg_item_t *it) {
+  mg_buf_t *b = it->u.buf;
+  if (atomic_load_explicit(&b->refs, MG_ACQUIRE) > 1) {
+    mg_buf_t *c = mg_buf_copy(b);
+    mg_buf_unref(b);
+    it->u.buf = b = c;
+  } else
+    mg_buf_own(b);
+  return b;
+}
+
+int mg__send_fn_rec(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
+                    intptr_t arg2, unsigned flags, mg_rec_t *rec) {
+  mg_item_t *it = mg__item_get();
+  it->kind = MG_ITEM_FN;
+  it->u.f.fn = fn;
+  it->u.f.arg = arg;
+  it->u.f.arg2 = arg2;
+  if (!(flags & MG_READER)) it->flags |= MG_IF_WRITER;
+  if (flags & MG_QUEUE) it->flags |= MG_IF_QUEUE;
+  if (flags & MG__TOPO) it->flags |= MG_IF_TOPO;
+  if (rec) mg__rec_attach(rec, it);
+  return mg__deliver(n, h, it);
+}
+
+int mg_send_fn(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
+               intptr_t arg2, unsigned flags) {
+  return mg__send_fn_rec(n, h, fn, arg, arg2, flags, NULL);
+}
+/* }====================================================== */

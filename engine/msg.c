@@ -1,0 +1,109 @@
+/*
+** msg.c -- control messages: delivery, and replies routed back to the
+** sender's node id, always through its queue (DESIGN §2 rule 8).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+mg_msg_t *mg_msg_new(uint32_t cookie, uint32_t cmd, const char *cmdstr,
+                     mg_value_t *args) {
+  mg_msg_t *m = mg_calloc(1, sizeof *m);
+  m->cookie = cookie;
+  m->cmd = cmd;
+  snprintf(m->cmdstr, sizeof m->cmdstr, "%s", cmdstr ? cmdstr : "");
+  m->args = args;
+  return m;
+}
+
+void mg_msg_free(mg_msg_t *m) {
+  if (!m) return;
+  mg_value_free(m->args);
+  free(m->errmsg);
+  free(m);
+}
+
+int mg__send_msg(mg_node_t *to, mg_hook_t *lasthook, mg_msg_t *m,
+                 uint32_t from, mg_rec_t *rec, unsigned flags) {
+  mg_item_t *it = mg__item_get();
+  it->kind = MG_ITEM_MSG;
+  m->from = from;
+  it->u.m.msg = m;
+  it->u.m.from = from;
+  if (!(m->flags & MG_MSG_READONLY)) it->flags |= MG_IF_WRITER;
+  if (flags & MG_QUEUE) it->flags |= MG_IF_QUEUE;
+  if (rec) mg__rec_attach(rec, it);
+  return mg__deliver(to, lasthook, it);
+}
+
+static void send_reply(mg_node_t *n, mg_item_t *it, int err,
+                       const char *errmsg, mg_value_t *reply) {
+  mg_msg_t *m = it->u.m.msg;
+  mg_node_t *dest = mg_node_byid(n->eng, it->u.m.from);
+  if (!dest) { /* the asker is gone; so is the point of answering */
+    mg_value_free(reply);
+    return;
+  }
+  mg_msg_t *r = mg_msg_new(m->cookie, m->cmd, m->cmdstr, reply);
+  r->token = m->token;
+  r->flags = MG_MSG_RESP;
+  r->error = err;
+  if (err) r->errmsg = mg_strdup(errmsg);
+  mg__send_msg(dest, NULL, r, n->id, it->rec, MG_QUEUE);
+  mg_node_unref(dest);
+}
+
+int mg__apply_msg(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
+  mg_msg_t *m = it->u.m.msg;
+  const mg_type_t *t = n->te->type;
+  char d[96];
+  if (m->flags & MG_MSG_RESP) {
+    int err = m->error;
+    if (it->rec) { /* a waiter's answer: hand it over */
+      mg__rec_set_reply(it->rec, m->args);
+      m->args = NULL;
+      if (err) mg_error(err, "%s", m->errmsg ? m->errmsg : "");
+      mg__rec_finish(it, err);
+    } else if (t->rcvmsg) {
+      mg_value_t *ignored = NULL;
+      t->rcvmsg(n, m, h, &ignored);
+      mg_value_free(ignored);
+    }
+    mg__item_end(it);
+    return 0;
+  }
+  mg_value_t *reply = NULL;
+  int err;
+  mg_clearerr();
+  if (!mg_node_valid(n)) {
+    mg__node_describe(n, d, sizeof d);
+    err = mg_error(-ENOENT, "node %s is shut down", d);
+  } else if (m->cookie == MG_COOKIE_GENERIC)
+    err = mg__generic(n, m, h, &reply);
+  else if (t->rcvmsg)
+    err = t->rcvmsg(n, m, h, &reply);
+  else {
+    mg__node_describe(n, d, sizeof d);
+    err = mg_error(-ENOSYS, "node %s takes no messages", d);
+  }
+  char msg[256] = "";
+  if (err) {
+    if (!*mg_errmsg()) {
+      mg__node_describe(n, d, sizeof d);
+      mg_error(err, "node %s: %s: %s", d, m->cmdstr, strerror(-err));
+    }
+    snprintf(msg, sizeof msg, "%s", mg_errmsg());
+  }
+  if ((m->flags & MG_MSG_WANTREPLY) && it->u.m.from)
+    send_reply(n, it, err, msg, reply);
+  else
+    mg_value_free(reply);
+  if (it->rec) {
+    if (err) mg_error(err, "%s", msg);
+    mg__rec_finish(it, err);
+  }
+  mg__item_end(it);
+  return err;
+}

@@ -1,0 +1,568 @@
+/*
+** The dispatch rules of DESIGN §2, one engine thread (no workers): each
+** test would fail if its rule broke.  Bad input of every kind gets an
+** error naming the thing, and nothing leaks.
+*/
+#include "builtin.h"
+#include "check.h"
+#include "internal.h"
+#include "testnodes.h"
+
+static mg_engine_t *E;
+static mg_node_t *CTL;
+
+static void setup_opts(const mg_engine_opts_t *o) {
+  E = mg_engine_new(o);
+  CHECK(E != NULL);
+  CHECK_OK(mg_builtin_register(E));
+  CHECK_OK(mg_type_register(E, &probe_type));
+  CHECK_OK(mg_type_register(E, &gen_type));
+  CHECK_OK(mg_type_register(E, &wprobe_type));
+  CTL = mg_ctl_new(E, "ctl");
+}
+
+static void setup(void) { setup_opts(NULL); }
+
+static mg_node_t *node(const char *path) {
+  mg_node_t *n = NULL;
+  if (mg_resolve(CTL, path, &n, NULL)) {
+    fprintf(stderr, "resolve %s: %s\n", path, mg_errmsg());
+    check_failures++;
+  }
+  return n;
+}
+
+/* For every node: in + made = out + consumed + dropped + queued. */
+static void check_conservation(void) {
+  mg_value_t *r = NULL;
+  CHECK_OK(mg_ctl_call(CTL, ".", "listnodes", NULL, &r));
+  mg_value_t *a = mg_map_get(r, "nodes");
+  for (uint32_t i = 0; a && i < a->u.a.n; i++) {
+    mg_node_t *n = mg_node_byid(E, (uint32_t)mg_map_get(a->u.a.v[i], "id")->u.i);
+    if (!n) continue;
+    mg_node_stats_t s;
+    mg_node_stats(n, &s);
+    if (s.in + s.made != s.out + s.consumed + s.dropped + s.qdata) {
+      fprintf(stderr, "conservation broken at [%x] %s: in %llu + made %llu != "
+              "out %llu + consumed %llu + dropped %llu + queued %u\n",
+              mg_node_id(n), mg_node_type(n)->name, (unsigned long long)s.in,
+              (unsigned long long)s.made, (unsigned long long)s.out,
+              (unsigned long long)s.consumed, (unsigned long long)s.dropped, s.qdata);
+      check_failures++;
+    }
+    mg_node_unref(n);
+  }
+  mg_value_free(r);
+}
+
+static void teardown(void) {
+  check_conservation();
+  mg_node_unref(CTL);
+  mg_engine_free(E);
+  check_pools_empty("teardown");
+}
+
+static mg_node_stats_t stats(mg_node_t *n) {
+  mg_node_stats_t s;
+  mg_node_stats(n, &s);
+  return s;
+}
+
+/* Rule 3: a free lock means the sender runs the method itself, now. */
+static void t_inline_when_free(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  mg_node_t *p = node(".:p");
+  probe_t *pp = mg_node_priv(p);
+  CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(7, 60)));
+  CHECK_EQ(pp->seen, 1); /* before any loop ran */
+  mg_node_stats_t s = stats(p);
+  CHECK_EQ(s.in, 1);
+  CHECK_EQ(s.inlined, 1);
+  CHECK_EQ(s.queued, 0);
+  mg_node_unref(p);
+  teardown();
+}
+
+/* Rules 2 and 4: behind a writer, items queue; the holder drains on
+** leaving, in order. */
+static void t_queued_behind_writer(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  mg_node_t *p = node(".:p");
+  probe_t *pp = mg_node_priv(p);
+  pp->record = true;
+  CHECK(mg__enter(p, true));
+  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(i, 60)));
+  CHECK_EQ(pp->seen, 0);
+  mg_node_stats_t s = stats(p);
+  CHECK_EQ(s.queued, 5);
+  CHECK_EQ(s.qlen, 5);
+  CHECK_EQ(s.qdata, 5);
+  mg__leave(p, true);
+  CHECK_EQ(pp->seen, 5);
+  for (uint32_t i = 0; i < 5; i++) CHECK_EQ(pp->seq[i], i);
+  s = stats(p);
+  CHECK_EQ(s.qlen, 0);
+  mg_node_unref(p);
+  teardown();
+}
+
+/* Rule 2: readers share; a writer waits; once a writer waits, readers
+** that come later queue behind it (no starvation, FIFO). */
+static void t_readers_share_writer_waits(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  mg_node_t *p = node(".:p");
+  probe_t *pp = mg_node_priv(p);
+  pp->record = true;
+  CHECK(mg__enter(p, false)); /* a reader is inside */
+  CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(1, 60)));
+  CHECK_EQ(pp->seen, 1); /* a second reader got in */
+  mg_value_t *r = NULL;
+  CHECK_OK(mg_ctl_call(CTL, ".:p", "nodeinfo", NULL, &r)); /* read-only: reader */
+  CHECK(r && mg_map_get(r, "type"));
+  mg_value_free(r);
+  CHECK_EQ(stats(p).queued, 0);
+  CHECK_OK(mg_send_fn(p, NULL, probe_writer_fn, NULL, 0, 0)); /* must wait */
+  CHECK_EQ(pp->fns, 0);
+  CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(2, 60))); /* behind the writer */
+  CHECK_EQ(pp->seen, 1);
+  CHECK_EQ(stats(p).queued, 2);
+  mg__leave(p, false);
+  CHECK_EQ(pp->fns, 1);
+  CHECK_EQ(pp->seen, 2);
+  CHECK_EQ(pp->overlap, 0);
+  CHECK_EQ(pp->seq[1], 2);
+  mg_node_unref(p);
+  teardown();
+}
+
+/* A control message to a busy node is queued and its sender still learns
+** the real result (completion record). */
+static void t_completion_record(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "tee", "t", "left"));
+  CHECK_OK(mg_name(CTL, ".:t", "t"));
+  CHECK_OK(mg_mkpeer(CTL, "t:", "hole", "right", "in"));
+  CHECK_OK(mg_name(CTL, "t:right", "h"));
+  /* step two runs on h, queued, and finds the hook name taken */
+  CHECK_ERR(mg_connect(CTL, "t:", "h:", "left2right", "in"), -EEXIST,
+            "already has a hook 'in'");
+  mg_value_t *r = NULL;
+  CHECK_OK(mg_ctl_call(CTL, "t:", "listhooks", NULL, &r));
+  CHECK_EQ(mg_map_get(r, "hooks")->u.a.n, 2); /* the half-made hook is gone */
+  mg_value_free(r);
+  CHECK_OK(mg_connect(CTL, "t:", "h:", "left2right", "tap"));
+  CHECK_OK(mg_ctl_call(CTL, "h:", "nodeinfo", NULL, &r));
+  CHECK_EQ(mg_map_get(r, "hooks")->u.i, 2);
+  mg_value_free(r);
+  teardown();
+}
+
+/* Rule 8: replies are always queued, never run inline in the requester. */
+static void t_replies_queued(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "echo", "e", "x"));
+  mg_value_t *args, *r = NULL;
+  CHECK_OK(mg_value_parse("{ a=1 b=[ \"x\" ] }", &args));
+  mg_value_t *want = mg_value_copy(args);
+  uint64_t before = stats(CTL).queued;
+  CHECK_OK(mg_ctl_call(CTL, ".:e", "ping", args, &r));
+  CHECK(mg_value_equal(r, want));
+  CHECK_EQ(stats(CTL).queued, before + 1);
+  mg_value_free(r);
+  mg_value_free(want);
+  teardown();
+}
+
+/* Rule 7: inline depth is bounded; past it items are queued. */
+static void t_depth_bound(void) {
+  setup();
+  char path[64];
+  CHECK_OK(mg_mkpeer(CTL, ".", "tee", "t", "left"));
+  uint32_t first = 0, last = 0;
+  mg_node_t *n = node(".:t");
+  first = last = mg_node_id(n);
+  mg_node_unref(n);
+  for (int i = 1; i < 100; i++) {
+    snprintf(path, sizeof path, "[%x]:", last);
+    CHECK_OK(mg_mkpeer(CTL, path, "tee", "right", "left"));
+    snprintf(path, sizeof path, "[%x]:right", last);
+    n = node(path);
+    last = mg_node_id(n);
+    mg_node_unref(n);
+  }
+  snprintf(path, sizeof path, "[%x]:", last);
+  CHECK_OK(mg_mkpeer(CTL, path, "hole", "right", "in"));
+  CHECK_OK(mg_ctl_send_data(CTL, "t", seqbuf(0, 60)));
+  snprintf(path, sizeof path, "[%x]:right", last);
+  n = node(path);
+  CHECK_EQ(stats(n).in, 0); /* the hole is 101 hops away: not reached inline */
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
+  CHECK_EQ(stats(n).in, 1);
+  mg_node_unref(n);
+  uint64_t queued = 0;
+  for (uint32_t id = first; id <= last; id++) {
+    n = mg_node_byid(E, id);
+    if (n) queued += stats(n).queued, mg_node_unref(n);
+  }
+  CHECK(queued >= 2 && queued <= 4); /* every 32 hops or so */
+  teardown();
+}
+
+/* A chain of 100,000 nodes runs without overflowing the stack. */
+static void t_chain_100k(void) {
+  mg_engine_opts_t o = {.ttl = 200000};
+  setup_opts(&o);
+  enum { N = 100000 };
+  char path[64];
+  CHECK_OK(mg_mkpeer(CTL, ".", "tee", "t", "left"));
+  mg_node_t *n = node(".:t");
+  uint32_t last = mg_node_id(n);
+  mg_node_unref(n);
+  for (int i = 1; i < N; i++) {
+    snprintf(path, sizeof path, "[%x]:", last);
+    if (mg_mkpeer(CTL, path, "tee", "right", "left")) {
+      CHECK_OK(-1);
+      break;
+    }
+    last++; /* ids count up */
+  }
+  snprintf(path, sizeof path, "[%x]:", last);
+  CHECK_OK(mg_mkpeer(CTL, path, "hole", "right", "in"));
+  CHECK_OK(mg_name(CTL, ".:t", "head"));
+  snprintf(path, sizeof path, "[%x]:right", last);
+  CHECK_OK(mg_name(CTL, path, "tail"));
+  for (uint32_t i = 0; i < 10; i++) CHECK_OK(mg_ctl_send_data(CTL, "t", seqbuf(i, 60)));
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
+  mg_value_t *r = NULL;
+  CHECK_OK(mg_ctl_call_text(CTL, "tail:", "getstats", "{ hook=\"in\" }", &r));
+  CHECK_EQ(mg_map_get(r, "frames")->u.i, 10);
+  mg_value_free(r);
+  teardown();
+}
+
+/* Rule 7: a loop in the graph ends; each item is dropped where its hop
+** budget runs out, and counted there. */
+static void t_loop_ttl(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "tee", "in", "left2right"));
+  CHECK_OK(mg_name(CTL, ".:in", "a"));
+  CHECK_OK(mg_mkpeer(CTL, "a:", "tee", "right", "left"));
+  CHECK_OK(mg_name(CTL, "a:right", "b"));
+  CHECK_OK(mg_connect(CTL, "b:", "a:", "right", "left"));
+  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_ctl_send_data(CTL, "in", seqbuf(i, 60)));
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
+  mg_node_t *a = node("a:"), *b = node("b:");
+  uint64_t ttl = stats(a).drops[MG_DROP_TTL] + stats(b).drops[MG_DROP_TTL];
+  CHECK_EQ(ttl, 5);
+  CHECK_EQ(stats(a).in + stats(b).in, 5 * 255 + 5); /* 255 hops each, then one more */
+  mg_node_unref(a);
+  mg_node_unref(b);
+  teardown();
+}
+
+/* Rule 11: shutdown with items queued drops them, counted; waiters hear. */
+static void t_shutdown_with_queue(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  CHECK_OK(mg_name(CTL, ".:p", "p"));
+  mg_node_t *p = node("p:");
+  CHECK(mg__enter(p, true));
+  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(i, 60)));
+  mg_rec_t *rec = mg_rec_new(E, NULL, NULL);
+  CHECK_OK(mg_ctl_send(CTL, "p:", "nodeinfo", NULL, rec));
+  CHECK(!mg_rec_done(rec));
+  CHECK_OK(mg__rmnode(p)); /* we are the writer: shut down now */
+  mg__leave(p, true);
+  CHECK(mg_rec_done(rec));
+  CHECK_EQ(mg_rec_error(rec), -ENOENT);
+  CHECK(strstr(mg_rec_errmsg(rec), "shut down"));
+  mg_rec_free(rec);
+  CHECK(!mg_node_valid(p));
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0)); /* ctl learns its hook went */
+  mg_node_stats_t s = stats(p);
+  CHECK_EQ(s.drops[MG_DROP_DEAD], 5);
+  CHECK_EQ(s.in, 5);
+  CHECK_EQ(s.qlen, 0);
+  CHECK_ERR(mg_ctl_send_data(CTL, "p", seqbuf(9, 60)), -ENOENT, "no hook 'p'");
+  mg_node_unref(p);
+  teardown();
+}
+
+static void t_bad_input(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "tee", "t", "left"));
+  CHECK_OK(mg_name(CTL, ".:t", "t"));
+  CHECK_ERR(mg_mkpeer(CTL, ".", "nosuch", "x", "y"), -ENOENT, "unknown node type 'nosuch'");
+  CHECK_ERR(mg_mkpeer(CTL, ".", "tee", "t", "left"), -EEXIST, "already has a hook 't'");
+  CHECK_ERR(mg_mkpeer(CTL, ".", "tee", "u", "middle"), -EINVAL, "tee has no hook 'middle'");
+  CHECK_ERR(mg_mkpeer(CTL, ".", "tee", "a.b", "left"), -EINVAL, "may not contain '.'");
+  CHECK_ERR(mg_ctl_call(CTL, "", "nodeinfo", NULL, NULL), -EINVAL, "empty address");
+  CHECK_ERR(mg_ctl_call(CTL, "t::", "nodeinfo", NULL, NULL), -EINVAL, "more than one ':'");
+  CHECK_ERR(mg_ctl_call(CTL, "[zz]:", "nodeinfo", NULL, NULL), -EINVAL, "non-zero hex");
+  CHECK_ERR(mg_ctl_call(CTL, "[0]:", "nodeinfo", NULL, NULL), -EINVAL, "non-zero hex");
+  CHECK_ERR(mg_ctl_call(CTL, "t:..left", "nodeinfo", NULL, NULL), -EINVAL, "empty hook name");
+  CHECK_ERR(mg_ctl_call(CTL, ":x", "nodeinfo", NULL, NULL), -EINVAL, "no node before ':'");
+  CHECK_ERR(mg_ctl_call(CTL, "nosuch:", "nodeinfo", NULL, NULL), -ENOENT, "no node named 'nosuch'");
+  CHECK_ERR(mg_ctl_call(CTL, "[fff]:", "nodeinfo", NULL, NULL), -ENOENT, "no node with id [fff]");
+  CHECK_ERR(mg_ctl_call(CTL, "t:right", "nodeinfo", NULL, NULL), -ENOENT, "has no hook 'right'");
+  CHECK_ERR(mg_ctl_call(CTL, "t:bogus", "nodeinfo", NULL, NULL), -ENOENT, "has no hook 'bogus'");
+  CHECK_ERR(mg_ctl_call(CTL, "t:", "frobnicate", NULL, NULL), -ENOSYS, "no command 'frobnicate'");
+  CHECK_ERR(mg_ctl_call_text(CTL, "t:", "name", "{ name=", NULL), -EINVAL, "bad value");
+  CHECK_ERR(mg_ctl_call_text(CTL, "t:", "name", "{ nom=\"x\" }", NULL), -EINVAL, "needs a 'name' field");
+  CHECK_ERR(mg_ctl_call_text(CTL, "t:", "name", "{ name=5 }", NULL), -EINVAL, "must be a string");
+  CHECK_ERR(mg_ctl_call_text(CTL, "t:", "mkpeer", "[ 1 ]", NULL), -EINVAL, "field=value");
+  CHECK_ERR(mg_name(CTL, "t:", "ctl"), -EADDRINUSE, "already in use");
+  CHECK_ERR(mg_name(CTL, "t:", "a:b"), -EINVAL, "may not contain ':'");
+  CHECK_ERR(mg_name(CTL, "t:", "[1f]"), -EINVAL, "may not contain '['");
+  CHECK_ERR(mg_name(CTL, "t:", "abcdefghijklmnopqrstuvwxyzabcdefgh"), -ENAMETOOLONG, "longer than");
+  CHECK_ERR(mg_connect(CTL, "t:", ".", "right", "right"), -EINVAL, "cannot connect a hook to itself");
+  CHECK_ERR(mg_rmhook(CTL, "t:", "nope"), -ENOENT, "has no hook 'nope'");
+  CHECK_ERR(mg_ctl_send_data(CTL, "nohook", seqbuf(0, 10)), -ENOENT, "has no hook 'nohook'");
+  /* a message to a dead node, by name, by id and through a kept pointer */
+  mg_node_t *t = node("t:");
+  uint32_t id = mg_node_id(t);
+  CHECK_OK(mg_shutdown(CTL, "t:"));
+  CHECK_ERR(mg_ctl_call(CTL, "t:", "nodeinfo", NULL, NULL), -ENOENT, "no node named 't'");
+  char path[32];
+  snprintf(path, sizeof path, "[%x]:", id);
+  CHECK_ERR(mg_ctl_call(CTL, path, "nodeinfo", NULL, NULL), -ENOENT, "no node with id");
+  mg_rec_t *rec = mg_rec_new(E, NULL, NULL);
+  mg__send_msg(t, NULL, mg_msg_new(MG_COOKIE_GENERIC, 6, "nodeinfo", NULL), 0, rec, 0);
+  CHECK(mg_rec_done(rec));
+  CHECK_EQ(mg_rec_error(rec), -ENOENT);
+  CHECK(strstr(mg_rec_errmsg(rec), "shut down"));
+  mg_rec_free(rec);
+  CHECK_ERR(mg_type_register(E, &mg_type_tee), -EEXIST, "already registered");
+  mg_node_unref(t);
+  teardown();
+}
+
+/* ctl -> tee.left, tee.right -> hole, taps to probes. */
+static void t_tee(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "tee", "l", "left"));
+  CHECK_OK(mg_name(CTL, ".:l", "t"));
+  CHECK_OK(mg_mkpeer(CTL, "t:", "hole", "right", "in"));
+  CHECK_OK(mg_mkpeer(CTL, "t:", "probe", "left2right", "in"));
+  CHECK_OK(mg_mkpeer(CTL, "t:", "probe", "right2left", "in"));
+  mg_node_t *l2r = node("t:left2right"), *r2l = node("t:right2left");
+  for (uint32_t i = 0; i < 4; i++) CHECK_OK(mg_ctl_send_data(CTL, "l", seqbuf(i, 100)));
+  CHECK_EQ(((probe_t *)mg_node_priv(l2r))->seen, 4);
+  CHECK_EQ(((probe_t *)mg_node_priv(r2l))->seen, 0);
+  mg_value_t *r = NULL;
+  CHECK_OK(mg_ctl_call(CTL, "t:", "getclrstats", NULL, &r));
+  CHECK_EQ(mg_map_get(mg_map_get(r, "left"), "inFrames")->u.i, 4);
+  CHECK_EQ(mg_map_get(mg_map_get(r, "left"), "inOctets")->u.i, 400);
+  CHECK_EQ(mg_map_get(mg_map_get(r, "right"), "outFrames")->u.i, 4);
+  CHECK_EQ(mg_map_get(mg_map_get(r, "left2right"), "outFrames")->u.i, 4);
+  mg_value_free(r);
+  CHECK_OK(mg_ctl_call(CTL, "t:", "getstats", NULL, &r));
+  CHECK_EQ(mg_map_get(mg_map_get(r, "left"), "inFrames")->u.i, 0);
+  mg_value_free(r);
+  CHECK_OK(mg_ctl_call_text(CTL, "t:right", "getstats", "{ hook=\"in\" }", &r));
+  CHECK_EQ(mg_map_get(r, "frames")->u.i, 4);
+  CHECK_EQ(mg_map_get(r, "octets")->u.i, 400);
+  mg_value_free(r);
+  CHECK_OK(mg_ctl_call(CTL, "t:", "status", NULL, &r));
+  CHECK(r->type == MG_STR && strstr(r->u.s.p, "left2right"));
+  mg_value_free(r);
+  /* shutting the tee down splices ctl straight to the hole */
+  CHECK_OK(mg_shutdown(CTL, "t:"));
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
+  CHECK_OK(mg_ctl_send_data(CTL, "l", seqbuf(9, 50)));
+  CHECK_OK(mg_ctl_call_text(CTL, ".:l", "getstats", "{ hook=\"in\" }", &r));
+  CHECK_EQ(mg_map_get(r, "frames")->u.i, 5);
+  mg_value_free(r);
+  CHECK_EQ(mg_node_numhooks(l2r), 0); /* the taps were cut off */
+  mg_node_unref(l2r);
+  mg_node_unref(r2l);
+  teardown();
+}
+
+static int got_data;
+static void count_data(void *arg, mg_hook_t *h, mg_item_t *it) {
+  (void)arg; (void)h;
+  got_data++;
+  mg_consume(it);
+}
+
+static void t_hub_echo_hole(void) {
+  setup();
+  mg_ctl_on_data(CTL, count_data, NULL);
+  CHECK_OK(mg_mkpeer(CTL, ".", "hub", "h", "a"));
+  CHECK_OK(mg_name(CTL, ".:h", "hub"));
+  CHECK_OK(mg_mkpeer(CTL, "hub:", "hole", "b", "in"));
+  CHECK_OK(mg_mkpeer(CTL, "hub:", "echo", "c", "in"));
+  got_data = 0;
+  CHECK_OK(mg_ctl_send_data(CTL, "h", seqbuf(1, 10)));
+  /* hub -> hole and echo; echo -> back to hub -> ctl and hole */
+  CHECK_EQ(got_data, 1);
+  mg_value_t *r = NULL;
+  CHECK_OK(mg_ctl_call_text(CTL, "hub:b", "getstats", "{ hook=\"in\" }", &r));
+  CHECK_EQ(mg_map_get(r, "frames")->u.i, 2);
+  mg_value_free(r);
+  CHECK_OK(mg_ctl_call_text(CTL, "hub:b", "getclrstats", "{ hook=\"in\" }", &r));
+  mg_value_free(r);
+  CHECK_OK(mg_ctl_call_text(CTL, "hub:b", "getstats", "{ hook=\"in\" }", &r));
+  CHECK_EQ(mg_map_get(r, "frames")->u.i, 0);
+  mg_value_free(r);
+  CHECK_ERR(mg_ctl_call_text(CTL, "hub:b", "getstats", "{ hook=\"zz\" }", NULL),
+            -ENOENT, "hole has no hook 'zz'");
+  /* a hub that is not persistent leaves with its last hook */
+  CHECK_OK(mg_ctl_call(CTL, "hub:", "setpersistent", NULL, NULL));
+  CHECK_OK(mg_rmhook(CTL, "hub:", "b"));
+  CHECK_OK(mg_rmhook(CTL, "hub:", "c"));
+  CHECK_OK(mg_rmhook(CTL, ".", "h"));
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
+  CHECK_OK(mg_ctl_call(CTL, "hub:", "nodeinfo", NULL, &r));
+  CHECK_EQ(mg_map_get(r, "hooks")->u.i, 0);
+  mg_value_free(r);
+  CHECK_OK(mg_mkpeer(CTL, ".", "hole", "x", "in"));
+  CHECK_OK(mg_rmhook(CTL, ".", "x"));
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
+  CHECK_OK(mg_ctl_call(CTL, ".", "listnodes", NULL, &r));
+  CHECK_EQ(mg_map_get(r, "nodes")->u.a.n, 2); /* ctl and the persistent hub */
+  mg_value_free(r);
+  teardown();
+}
+
+static void t_one2many(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "one2many", "o", "one"));
+  CHECK_OK(mg_name(CTL, ".:o", "o"));
+  mg_node_t *p[3];
+  char hk[16], path[32];
+  for (int i = 0; i < 3; i++) {
+    snprintf(hk, sizeof hk, "many%d", i);
+    CHECK_OK(mg_mkpeer(CTL, "o:", "probe", hk, "in"));
+    snprintf(path, sizeof path, "o:%s", hk);
+    p[i] = node(path);
+  }
+  CHECK_ERR(mg_mkpeer(CTL, "o:", "hole", "many64", "in"), -EINVAL, "no hook 'many64'");
+  CHECK_ERR(mg_mkpeer(CTL, "o:", "hole", "many01", "in"), -EINVAL, "no hook 'many01'");
+  for (uint32_t i = 0; i < 9; i++) CHECK_OK(mg_ctl_send_data(CTL, "o", seqbuf(i, 10)));
+  for (int i = 0; i < 3; i++) CHECK_EQ(((probe_t *)mg_node_priv(p[i]))->seen, 3);
+  CHECK_OK(mg_ctl_call_text(CTL, "o:", "setconfig", "{ xmitAlg=2 }", NULL));
+  CHECK_OK(mg_ctl_send_data(CTL, "o", seqbuf(9, 10)));
+  for (int i = 0; i < 3; i++) CHECK_EQ(((probe_t *)mg_node_priv(p[i]))->seen, 4);
+  CHECK_OK(mg_ctl_call_text(CTL, "o:", "setconfig",
+                            "{ xmitAlg=failover enabledLinks=[ 0 1 1 ] }", NULL));
+  CHECK_OK(mg_ctl_send_data(CTL, "o", seqbuf(10, 10)));
+  CHECK_EQ(((probe_t *)mg_node_priv(p[0]))->seen, 4);
+  CHECK_EQ(((probe_t *)mg_node_priv(p[1]))->seen, 5);
+  mg_value_t *r = NULL;
+  CHECK_OK(mg_ctl_call(CTL, "o:", "getconfig", NULL, &r));
+  CHECK_EQ(mg_map_get(r, "xmitAlg")->u.i, 3);
+  CHECK_EQ(mg_map_get(r, "enabledLinks")->u.a.v[0]->u.i, 0);
+  mg_value_free(r);
+  CHECK_OK(mg_ctl_call_text(CTL, "o:", "getstats", "{ linkNum=1 }", &r));
+  CHECK_EQ(mg_map_get(r, "xmitPackets")->u.i, 5);
+  mg_value_free(r);
+  CHECK_OK(mg_ctl_call_text(CTL, "o:", "getstats", "{ linkNum=-1 }", &r));
+  CHECK_EQ(mg_map_get(r, "recvPackets")->u.i, 11);
+  mg_value_free(r);
+  CHECK_ERR(mg_ctl_call_text(CTL, "o:", "setconfig", "{ xmitAlg=9 }", NULL), -EINVAL, "xmitAlg is");
+  CHECK_ERR(mg_ctl_call_text(CTL, "o:", "setconfig", "{ failAlg=2 }", NULL), -ENOTSUP, "notify");
+  CHECK_ERR(mg_ctl_call_text(CTL, "o:", "getstats", "{ linkNum=70 }", NULL), -EINVAL, "linkNum");
+  for (int i = 0; i < 3; i++) mg_node_unref(p[i]);
+  teardown();
+}
+
+/* Rule 12: callouts run as writer function items; a stopped or re-armed
+** callout does not fire; the virtual clock fires them as it moves. */
+typedef struct { mg_callout_t c; int fired; } tick_t;
+static int tick_fn(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t x) {
+  (void)h; (void)x;
+  probe_t *p = mg_node_priv(n);
+  CHECK_EQ(p->readers, 0); /* under the writer lock */
+  ((tick_t *)arg)->fired++;
+  return 0;
+}
+
+static void t_callouts_virtual(void) {
+  mg_engine_opts_t o = {.clock = MG_CLOCK_VIRTUAL};
+  setup_opts(&o);
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  mg_node_t *p = node(".:p");
+  tick_t a = {0}, b = {0};
+  mg_callout_init(&a.c);
+  mg_callout_init(&b.c);
+  mg_clock_advance(E, 1000);
+  CHECK_EQ(mg_now(E), 1000);
+  CHECK_OK(mg_callout_reset(&a.c, p, 500, tick_fn, &a, 0));
+  CHECK_OK(mg_callout_reset(&b.c, p, 700, tick_fn, &b, 0));
+  mg_clock_advance(E, 1400);
+  CHECK_EQ(a.fired, 0);
+  mg_clock_advance(E, 1500);
+  CHECK_EQ(a.fired, 1);
+  CHECK(mg_callout_stop(&b.c));
+  mg_clock_advance(E, 5000);
+  CHECK_EQ(b.fired, 0);
+  CHECK_OK(mg_callout_reset(&a.c, p, 10, tick_fn, &a, 0));
+  CHECK_OK(mg_callout_reset(&a.c, p, 100, tick_fn, &a, 0)); /* re-arm */
+  mg_clock_advance(E, 5050);
+  CHECK_EQ(a.fired, 1);
+  mg_clock_advance(E, 5100);
+  CHECK_EQ(a.fired, 2);
+  mg_clock_advance(E, 4000); /* never back */
+  CHECK_EQ(mg_now(E), 5100);
+  /* a firing queued behind a writer, then stopped, does not run */
+  CHECK_OK(mg_callout_reset(&a.c, p, 1, tick_fn, &a, 0));
+  CHECK(mg__enter(p, true));
+  mg_clock_advance(E, 5200);
+  CHECK(!mg_callout_stop(&a.c)); /* already fired: nothing armed */
+  mg__leave(p, true);
+  CHECK_EQ(a.fired, 2);
+  CHECK_OK(mg_callout_reset(&b.c, p, 1000, tick_fn, &b, 0)); /* left armed */
+  mg_node_unref(p);
+  teardown();
+}
+
+static void t_callouts_wall(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  mg_node_t *p = node(".:p");
+  tick_t a = {0};
+  mg_callout_init(&a.c);
+  CHECK_OK(mg_callout_reset(&a.c, p, 5 * 1000000, tick_fn, &a, 0));
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0)); /* callouts do not keep it up */
+  CHECK_EQ(a.fired, 0);
+  CHECK_OK(mg_engine_run(E, MG_RUN_FOR, 50 * 1000000));
+  CHECK_EQ(a.fired, 1);
+  mg_node_unref(p);
+  teardown();
+}
+
+static void stop_it(void *e) { mg_engine_stop(e); }
+
+static void t_run_modes(void) {
+  setup();
+  CHECK_OK(mg_engine_run(E, MG_RUN_NOWAIT, 0));
+  mg_engine_post(E, stop_it, E);
+  CHECK_OK(mg_engine_run(E, MG_RUN_FOREVER, 0)); /* a stop wakes it */
+  CHECK_OK(mg_engine_run(E, MG_RUN_FOR, 1000000));
+  teardown();
+}
+
+int main(void) {
+  RUN(t_inline_when_free);
+  RUN(t_queued_behind_writer);
+  RUN(t_readers_share_writer_waits);
+  RUN(t_completion_record);
+  RUN(t_replies_queued);
+  RUN(t_depth_bound);
+  RUN(t_chain_100k);
+  RUN(t_loop_ttl);
+  RUN(t_shutdown_with_queue);
+  RUN(t_bad_input);
+  RUN(t_tee);
+  RUN(t_hub_echo_hole);
+  RUN(t_one2many);
+  RUN(t_callouts_virtual);
+  RUN(t_callouts_wall);
+  RUN(t_run_modes);
+  CHECK_DONE();
+}
