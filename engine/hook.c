@@ -117,20 +117,30 @@ mg_hook_t *mg__hook_new(mg_node_t *n, const char *name) {
   h->peer = DEAD;
   h->name = mg__intern(n->eng, name);
   atomic_store(&h->refs, 1); /* its node's list */
-  atomic_store(&h->flags, MG_HF_INVALID);
+  const mg_type_t *t = n->te->type;
+  bool slow = (t->flags & (MG_TF_FORCE_WRITER | MG_TF_LOOP_ONLY)) || !t->rcvdata;
+  atomic_store(&h->flags, MG_HF_INVALID | (slow ? MG_HF_SLOW : 0));
   return h;
 }
 
 void mg__hook_ref(mg_hook_t *h) {
-  if (h != DEAD) atomic_fetch_add_explicit(&h->refs, 1, MG_RELAXED);
+  if (h == DEAD) return;
+  if (h->node->eng->mt) atomic_fetch_add_explicit(&h->refs, 1, MG_RELAXED);
+  else atomic_store_explicit(&h->refs, atomic_load_explicit(&h->refs, MG_RELAXED) + 1, MG_RELAXED);
 }
 
 /* The last reference folds the hook's counters into its node, so that
 ** nothing counted on it is lost (items in flight hold references). */
 void mg__hook_unref(mg_hook_t *h) {
   if (h == DEAD) return;
-  if (atomic_fetch_sub_explicit(&h->refs, 1, MG_ACQREL) != 1) return;
   mg_node_t *n = h->node;
+  if (n->eng->mt) {
+    if (atomic_fetch_sub_explicit(&h->refs, 1, MG_ACQREL) != 1) return;
+  } else {
+    uint32_t left = atomic_load_explicit(&h->refs, MG_RELAXED) - 1;
+    atomic_store_explicit(&h->refs, left, MG_RELAXED);
+    if (left) return;
+  }
   mg_xstats_t *x = mg__xs(n);
   atomic_fetch_add(&x->gone_in, atomic_load(&h->in));
   atomic_fetch_add(&x->gone_out, atomic_load(&h->out));

@@ -10,6 +10,10 @@
 
 #include "moongraph.h"
 
+/* Thread-locals on the data path: the initial-exec model is a plain
+** %fs-relative load, where the default for PIC code is a function call. */
+#define MG_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 #define MG_RELAXED memory_order_relaxed
 #define MG_ACQUIRE memory_order_acquire
 #define MG_RELEASE memory_order_release
@@ -29,14 +33,16 @@ enum { /* node flags */
   MG_NF_INVALID = 1, /* shutting down or gone: lookups skip it */
   MG_NF_CLOSING = 2, /* shutdown sequence running */
   MG_NF_FLUSHED = 4, /* queue flushed: nothing may be queued any more */
-  MG_NF_PUBLIC = 8   /* in the id table */
+  MG_NF_PUBLIC = 8,  /* in the id table */
+  MG_NF_TYPE0 = 0x100 /* 0x100..0x800: the node type's own (public) */
 };
 
 enum { /* hook flags beyond the public ones */
   MG_HF_INVALID = 0x100,
   MG_HF_DEAD = 0x200,    /* the sentinel */
   MG_HF_LINKED = 0x400,  /* on its node's list */
-  MG_HF_BYPASS = 0x800   /* being spliced out: its peer is not told */
+  MG_HF_BYPASS = 0x800,  /* being spliced out: its peer is not told */
+  MG_HF_SLOW = 0x1000    /* its node's type needs the general road */
 };
 
 enum { MG__TOPO = 0x100 }; /* send flag: a topology step (see hook.c) */
@@ -50,7 +56,7 @@ typedef struct mg_tent { /* a registered type */
 typedef struct mg_xstats { /* counters a node allocates on first use */
   _Atomic uint64_t in_direct, made, consumed;
   _Atomic uint64_t drops[MG_DROP_MAX];
-  _Atomic uint64_t queued, msgs, fns, errors;
+  _Atomic uint64_t queued, errors;
   _Atomic uint64_t gone_in, gone_out; /* from hooks already removed */
   _Atomic uint32_t qdata;
 } mg_xstats_t;
@@ -70,6 +76,9 @@ struct mg_node {
   mg_node_t *idnext;
   _Atomic(mg_xstats_t *) xs;
   uint32_t nhooks, qlen;
+  /* control items run here; in the node itself so that an idle node that
+  ** was only configured needs no counter block */
+  _Atomic uint32_t msgs, fns;
   _Alignas(16) unsigned char priv[];
 };
 
@@ -225,16 +234,29 @@ struct mg_engine {
 };
 
 /* Counters: plain loads and stores with one thread, atomics with workers. */
-static inline void mg__add(const mg_engine_t *e, _Atomic uint64_t *c,
-                           uint64_t v) {
-  if (e->mt)
+static inline void mg__addm(bool mt, _Atomic uint64_t *c, uint64_t v) {
+  if (mt)
     atomic_fetch_add_explicit(c, v, MG_RELAXED);
   else
     atomic_store_explicit(c, atomic_load_explicit(c, MG_RELAXED) + v,
                           MG_RELAXED);
 }
 
-mg_xstats_t *mg__xs(mg_node_t *n);
+static inline void mg__add32(bool mt, _Atomic uint32_t *c) {
+  if (mt) atomic_fetch_add_explicit(c, 1, MG_RELAXED);
+  else atomic_store_explicit(c, atomic_load_explicit(c, MG_RELAXED) + 1, MG_RELAXED);
+}
+
+static inline void mg__add(const mg_engine_t *e, _Atomic uint64_t *c,
+                           uint64_t v) {
+  mg__addm(e->mt, c, v);
+}
+
+mg_xstats_t *mg__xs_alloc(mg_node_t *n);
+static inline mg_xstats_t *mg__xs(mg_node_t *n) {
+  mg_xstats_t *x = atomic_load_explicit(&n->xs, MG_ACQUIRE);
+  return x ? x : mg__xs_alloc(n);
+}
 void mg__count_drop(mg_node_t *n, mg_drop_t why);
 
 /* dispatch.c */

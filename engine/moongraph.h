@@ -318,6 +318,10 @@ const mg_type_t *mg_node_type(const mg_node_t *n);
 mg_engine_t *mg_node_engine(const mg_node_t *n);
 uint32_t mg_node_numhooks(const mg_node_t *n);
 bool mg_node_valid(const mg_node_t *n);
+/* Four flag bits (0..3) a node type may use as it likes, costing no
+** private state (netgraph's NGF_TYPE1..4). */
+void mg_node_flag_set(mg_node_t *n, unsigned bit, bool on);
+bool mg_node_flag(const mg_node_t *n, unsigned bit);
 void mg_node_ref(mg_node_t *n);
 void mg_node_unref(mg_node_t *n);
 /* Lookups from outside the node: a reference the caller must unref. */

@@ -334,6 +334,16 @@ const mg_type_t *mg_node_type(const mg_node_t *n) { return n->te->type; }
 mg_engine_t *mg_node_engine(const mg_node_t *n) { return n->eng; }
 uint32_t mg_node_numhooks(const mg_node_t *n) { return n->nhooks; }
 bool mg_node_mt(const mg_node_t *n) { return n->eng->mt; }
+void mg_node_flag_set(mg_node_t *n, unsigned bit, bool on) {
+  uint16_t b = (uint16_t)(MG_NF_TYPE0 << (bit & 3));
+  if (on) atomic_fetch_or(&n->flags, b);
+  else atomic_fetch_and(&n->flags, (uint16_t)~b);
+}
+
+bool mg_node_flag(const mg_node_t *n, unsigned bit) {
+  return atomic_load(&n->flags) & (MG_NF_TYPE0 << (bit & 3));
+}
+
 bool mg_node_valid(const mg_node_t *n) {
   return !(atomic_load_explicit(&n->flags, MG_RELAXED) & MG_NF_INVALID);
 }
@@ -351,9 +361,8 @@ void mg__node_describe(mg_node_t *n, char *buf, size_t len) {
 ** Counters
 ** =======================================================
 */
-mg_xstats_t *mg__xs(mg_node_t *n) {
-  mg_xstats_t *x = atomic_load_explicit(&n->xs, MG_ACQUIRE);
-  if (x) return x;
+mg_xstats_t *mg__xs_alloc(mg_node_t *n) {
+  mg_xstats_t *x = NULL;
   mg_xstats_t *fresh = mg_calloc(1, sizeof *fresh);
   if (atomic_compare_exchange_strong(&n->xs, &x, fresh)) return fresh;
   free(fresh); /* another thread was first */
@@ -398,12 +407,12 @@ void mg_node_stats(mg_node_t *n, mg_node_stats_t *s) {
       s->dropped += s->drops[i];
     }
     s->queued = LD(x->queued);
-    s->msgs = LD(x->msgs);
-    s->fns = LD(x->fns);
     s->errors = LD(x->errors);
     s->qdata = LD(x->qdata);
   }
   s->qlen = n->qlen;
+  s->msgs = LD(n->msgs);
+  s->fns = LD(n->fns);
   /* Whatever arrived and did not go through the queue ran inline, but for
   ** what was dropped on arrival (nowhere to run) -- those never ran. */
   uint64_t ran = s->in + s->msgs + s->fns;

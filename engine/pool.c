@@ -33,8 +33,8 @@ static pool_t items = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 0,
 static pool_t bufs = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 0,
                       (BUFSIZE + 15) & ~(size_t)15, 64, 0};
 
-static _Thread_local tcache_t tc_items, tc_bufs;
-static _Thread_local bool tc_registered;
+static MG_TLS tcache_t tc_items, tc_bufs;
+static MG_TLS bool tc_registered;
 static pthread_key_t tc_key;
 static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
 

@@ -7,11 +7,8 @@
 */
 #include "builtin.h"
 
-typedef struct {
-  bool persistent;
-} hub_t;
-
 enum { HUB_SETPERSISTENT = 1 };
+enum { HUB_PERSISTENT = 0 }; /* node flag bit: a hub has no private state */
 
 static int hub_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
   (void)n; (void)h; (void)name;
@@ -36,14 +33,14 @@ static int hub_rcvdata(mg_hook_t *in, mg_item_t *it) {
 static int hub_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
                       mg_value_t **reply) {
   (void)m; (void)last; (void)reply;
-  ((hub_t *)mg_node_priv(n))->persistent = true;
+  mg_node_flag_set(n, HUB_PERSISTENT, true);
   return 0;
 }
 
 static void hub_disconnect(mg_hook_t *h) {
   mg_node_t *n = mg_hook_node(h);
-  hub_t *hub = mg_node_priv(n);
-  if (mg_node_numhooks(n) == 0 && mg_node_valid(n) && !hub->persistent)
+  if (mg_node_numhooks(n) == 0 && mg_node_valid(n) &&
+      !mg_node_flag(n, HUB_PERSISTENT))
     mg_node_rmself(n);
 }
 
@@ -55,7 +52,6 @@ static const mg_cmd_t hub_cmds[] = {
 const mg_type_t mg_type_hub = {
   .name = "hub",
   .doc = "Sends each packet out of every other connected hook.",
-  .priv_size = sizeof(hub_t),
   .newhook = hub_newhook,
   .rcvdata = hub_rcvdata,
   .rcvmsg = hub_rcvmsg,

@@ -16,10 +16,12 @@
 
 #include "builtin.h"
 
+/* Frames in and out are the engine's own hook counters; octets are ours. */
 typedef struct route {
   mg_hook_t *hook;
   struct route *dest, *dup; /* where data arriving here goes */
-  mg_counter_t in_oct, in_frames, out_oct, out_frames;
+  mg_counter_t in_oct, out_oct;
+  uint64_t in_base, out_base; /* engine counts at the last clrstats */
 } route_t;
 
 typedef struct {
@@ -61,9 +63,8 @@ static int tee_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
                              "right2left)", name);
   ri->hook = h;
   mg_counter_clear(&ri->in_oct);
-  mg_counter_clear(&ri->in_frames);
   mg_counter_clear(&ri->out_oct);
-  mg_counter_clear(&ri->out_frames);
+  ri->in_base = ri->out_base = 0;
   mg_hook_set_priv(h, ri);
   tee_reroute(t);
   return 0;
@@ -74,37 +75,40 @@ static int tee_rcvdata(mg_hook_t *h, mg_item_t *it) {
   route_t *ri = mg_hook_priv(h);
   uint32_t len = mg_item_buf(it)->len;
   mg_counter_add(t->mt, &ri->in_oct, len);
-  mg_counter_add(t->mt, &ri->in_frames, 1);
   if (ri->dup) { /* the copy shares the bytes: nothing is written */
-    route_t *d = ri->dup;
-    if (mg_forward(d->hook, mg_item_dup(it)) == 0) {
-      mg_counter_add(t->mt, &d->out_oct, len);
-      mg_counter_add(t->mt, &d->out_frames, 1);
-    }
+    mg_counter_add(t->mt, &ri->dup->out_oct, len);
+    mg_forward(ri->dup->hook, mg_item_dup(it));
   }
   if (!ri->dest) {
     mg_drop(it, MG_DROP_POLICY);
     return 0;
   }
   mg_counter_add(t->mt, &ri->dest->out_oct, len);
-  mg_counter_add(t->mt, &ri->dest->out_frames, 1);
   return mg_forward(ri->dest->hook, it);
 }
 
+static mg_hook_stats_t frames(route_t *r) {
+  mg_hook_stats_t s = {0, 0};
+  if (r->hook) mg_hook_stats(r->hook, &s);
+  return s;
+}
+
 static mg_value_t *route_stats(route_t *r) {
+  mg_hook_stats_t s = frames(r);
   mg_value_t *v = mg_map();
   mg_map_set(v, "inOctets", mg_int((int64_t)mg_counter_get(&r->in_oct)));
-  mg_map_set(v, "inFrames", mg_int((int64_t)mg_counter_get(&r->in_frames)));
+  mg_map_set(v, "inFrames", mg_int((int64_t)(s.in - r->in_base)));
   mg_map_set(v, "outOctets", mg_int((int64_t)mg_counter_get(&r->out_oct)));
-  mg_map_set(v, "outFrames", mg_int((int64_t)mg_counter_get(&r->out_frames)));
+  mg_map_set(v, "outFrames", mg_int((int64_t)(s.out - r->out_base)));
   return v;
 }
 
 static void route_clear(route_t *r) {
+  mg_hook_stats_t s = frames(r);
   mg_counter_clear(&r->in_oct);
-  mg_counter_clear(&r->in_frames);
   mg_counter_clear(&r->out_oct);
-  mg_counter_clear(&r->out_frames);
+  r->in_base = s.in;
+  r->out_base = s.out;
 }
 
 static int tee_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
@@ -149,10 +153,13 @@ static void tee_status(mg_node_t *n, mg_sbuf_t *out) {
   route_t *rs[] = {&t->left, &t->right, &t->left2right, &t->right2left};
   const char *names[] = {"left", "right", "left2right", "right2left"};
   for (int i = 0; i < 4; i++)
+  {
+    mg_hook_stats_t s = frames(rs[i]);
     mg_sbuf_printf(out, "%-10s %s in %llu frames, out %llu frames\n", names[i],
                    rs[i]->hook ? "up  " : "down",
-                   (unsigned long long)mg_counter_get(&rs[i]->in_frames),
-                   (unsigned long long)mg_counter_get(&rs[i]->out_frames));
+                   (unsigned long long)(s.in - rs[i]->in_base),
+                   (unsigned long long)(s.out - rs[i]->out_base));
+  }
 }
 
 static const mg_cmd_t tee_cmds[] = {
