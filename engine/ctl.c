@@ -142,28 +142,39 @@ int mg_ctl_call_text(mg_node_t *ctl, const char *path, const char *cmd,
   return mg_ctl_call(ctl, path, cmd, v, reply);
 }
 
-static int send_data_fn(mg_node_t *ctl, mg_hook_t *u, void *arg, intptr_t hook) {
+static int send_data_fn(mg_node_t *n, mg_hook_t *u, void *arg, intptr_t hook) {
   (void)u;
-  mg_hook_t *h = mg_node_hook(ctl, (const char *)hook);
+  mg_hook_t *h = mg_node_hook(n, (const char *)hook);
   if (!h) {
     mg_buf_unref(arg);
-    return mg_error(-ENOENT, "control node [%x] has no hook '%s'", ctl->id,
-                    (const char *)hook);
+    char d[96];
+    mg__node_describe(n, d, sizeof d);
+    return mg_error(-ENOENT, "node %s has no hook '%s'", d, (const char *)hook);
   }
-  return mg_forward(h, mg_data_new(ctl, arg));
+  return mg_forward(h, mg_data_new(n, arg));
 }
 
-/* Sent as the control node: at once if it is free, else in its turn. */
-int mg_ctl_send_data(mg_node_t *ctl, const char *hook, mg_buf_t *b) {
-  if (!mg__enter(ctl, false)) {
+int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b) {
+  if (!mg_node_valid(n)) {
+    mg_buf_unref(b);
+    char d[96];
+    mg__node_describe(n, d, sizeof d);
+    return mg_error(-ENOENT, "node %s is shut down", d);
+  }
+  if ((n->te->type->flags & MG_TF_LOOP_ONLY && !mg_on_loop_thread(n->eng)) ||
+      !mg__enter(n, false)) {
     mg_buf_own(b);
-    return mg__send_fn_rec(ctl, NULL, send_data_fn, b,
-                           (intptr_t)mg__intern(ctl->eng, hook),
+    return mg__send_fn_rec(n, NULL, send_data_fn, b,
+                           (intptr_t)mg__intern(n->eng, hook),
                            MG_READER | MG_QUEUE, NULL);
   }
-  int rc = send_data_fn(ctl, NULL, b, (intptr_t)hook);
-  mg__leave(ctl, false);
+  int rc = send_data_fn(n, NULL, b, (intptr_t)hook);
+  mg__leave(n, false);
   return rc;
+}
+
+int mg_ctl_send_data(mg_node_t *ctl, const char *hook, mg_buf_t *b) {
+  return mg_node_send(ctl, hook, b);
 }
 
 static mg_value_t *fields(const char *k1, const char *v1, const char *k2,

@@ -183,7 +183,11 @@ int mg_engine_signal(mg_engine_t *e, int signum,
 }
 
 void mg_engine_hold(mg_engine_t *e, int delta) {
-  atomic_fetch_add(&e->holds, delta);
+  if (atomic_fetch_add(&e->holds, delta) + delta > 0) return;
+  /* the last hold went: a run waiting for idle must look again, not
+  ** sleep in poll on the async that the hold kept referenced */
+  if (mg_on_loop_thread(e)) uv_stop(e->loop);
+  else uv_async_send(&e->async);
 }
 
 void mg_engine_stop(mg_engine_t *e) {

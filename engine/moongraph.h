@@ -332,6 +332,9 @@ mg_hook_t *mg_node_hook(mg_node_t *n, const char *name);
 /* Iterate hooks from inside the node. */
 mg_hook_t *mg_node_hooks(mg_node_t *n);
 mg_hook_t *mg_hook_next(mg_hook_t *h);
+/* Send a new data item made of b (taken) out of n's hook: at once when
+** the node can be entered as a reader, else in its turn (queued). */
+int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b);
 /* Ask for this node's own shutdown, queued (netgraph's ng_rmnode_self). */
 void mg_node_rmself(mg_node_t *n);
 
@@ -449,6 +452,9 @@ typedef void (*mg_rec_cb)(mg_rec_t *r, void *arg);
 mg_rec_t *mg_rec_new(mg_engine_t *e, mg_rec_cb cb, void *arg);
 void mg_rec_free(mg_rec_t *r); /* the creator's reference */
 bool mg_rec_done(const mg_rec_t *r);
+/* An item carries r: it will complete.  False after a send that failed
+** before anything left; the send's own return says why. */
+bool mg_rec_sent(const mg_rec_t *r);
 int mg_rec_error(const mg_rec_t *r);
 const char *mg_rec_errmsg(const mg_rec_t *r);
 mg_value_t *mg_rec_take_reply(mg_rec_t *r);

@@ -38,6 +38,7 @@ void mg__rec_attach(mg_rec_t *r, mg_item_t *it) {
 }
 
 bool mg__rec_attached(const mg_rec_t *r) { return atomic_load(&r->attached); }
+bool mg_rec_sent(const mg_rec_t *r) { return atomic_load(&r->attached); }
 
 void mg__rec_set_reply(mg_rec_t *r, mg_value_t *v) {
   pthread_mutex_lock(&r->mu);

@@ -1,0 +1,87 @@
+/*
+** lmg.h -- shared between the files of the Lua binding.
+*/
+#ifndef LMG_H
+#define LMG_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "moongraph.h"
+
+#define LMG_ENGINE "mg.engine"
+#define LMG_NODE "mg.node"
+#define LMG_ITEM "mg.item"
+#define LMG_TIMER "mg.timer"
+
+/* One engine as Lua sees it.  Its userdata's user value is a table:
+** [1] on_data, [2] on_msg, nodes = { [id] = handle } (Lua-type nodes),
+** handles = weak set of every node handle, timers = { [t] = true }. */
+typedef struct lmg_engine {
+  mg_engine_t *e;
+  mg_node_t *ctl;      /* ".": the script's own node */
+  lua_State *T;        /* the thread callbacks run on */
+  int T_ref, uv_ref;   /* registry: T, and the user value table */
+  int logged, suppressed; /* rate limit for errors with no node */
+  int64_t log_window;
+  bool closed;
+} lmg_engine_t;
+
+/* A node handle: for Lua-type nodes its user value holds the node's own
+** fields; a handle outliving its node answers every call with an error. */
+typedef struct lmg_node {
+  mg_node_t *n;
+  lmg_engine_t *eng;
+  int64_t log_window;  /* error log rate limit */
+  int logged, suppressed;
+} lmg_node_t;
+
+/* An item handle, valid only while its handler runs. */
+typedef struct lmg_item {
+  mg_item_t *it;
+  mg_node_t *n;
+  lmg_engine_t *eng;
+} lmg_item_t;
+
+/* lvalue.c */
+void lmg_push_value(lua_State *L, const mg_value_t *v);
+/* [-0, +0, e] the value at idx, or an error naming what: argument */
+mg_value_t *lmg_to_value(lua_State *L, int idx, const char *what);
+
+/* lengine.c */
+lmg_engine_t *lmg_check_engine(lua_State *L, int idx);
+void lmg_push_uv(lua_State *L, lmg_engine_t *g); /* the user value table */
+/* Call the function at the top of T's stack with nargs under it, in
+** protected mode; on error log it against node n (may be NULL) and
+** return false with the stack balanced. */
+bool lmg_call(lmg_engine_t *g, lmg_node_t *who, int nargs, int nres,
+              const char *what);
+/* The same without logging: NULL, or the error with its traceback (left
+** on the stack in place of the results). */
+const char *lmg_pcall(lua_State *T, int nargs, int nres);
+/* Push the engine's userdata; false (nil pushed) when it is gone. */
+bool lmg_push_engine(lua_State *L, lmg_engine_t *g);
+void lmg_log_error(lmg_engine_t *g, lmg_node_t *who, const char *what,
+                   const char *msg);
+
+/* lnode.c */
+void lmg_open_node(lua_State *L);
+lmg_node_t *lmg_push_node(lua_State *L, lmg_engine_t *g, mg_node_t *n);
+int lmg_define(lua_State *L); /* engine:define(name, table) */
+void lmg_forget_nodes(lua_State *L, lmg_engine_t *g);
+
+/* litem.c */
+void lmg_open_item(lua_State *L);
+lmg_item_t *lmg_push_item(lua_State *L, lmg_engine_t *g, mg_node_t *n,
+                          mg_item_t *it);
+/* After the handler: the item ends now if the handler did not end it. */
+void lmg_item_done(lmg_item_t *li, bool consume);
+
+void lmg_metatable(lua_State *L, const char *name, const luaL_Reg *meta,
+                   const luaL_Reg *methods);
+
+/* lrepl.c: Lua parts of the module (the REPL's commands), embedded */
+void lmg_open_repl(lua_State *L);
+int luaopen_moongraph(lua_State *L);
+
+#endif

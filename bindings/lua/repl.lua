@@ -1,0 +1,452 @@
+-- repl.lua -- netgraph's ngctl verbs over an engine, and the Lua side of
+-- the interactive prompt: one line of Lua or one command at a time.
+-- Embedded in the moongraph module as mg.repl.
+
+local mg = ...  -- the module table, passed by the loader
+
+local repl = {}
+
+local function out(s, ...) return s.write(string.format(...)) end
+
+local function nodeinfo_line(ni)
+  local name = ni.name ~= "" and ni.name or "<unnamed>"
+  return string.format("  Name: %-15s Type: %-15s ID: %08x   Num hooks: %d",
+    name, ni.type, ni.id, ni.hooks)
+end
+
+-- {====================================================== printing values
+local function is_ident(k)
+  return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil
+end
+
+-- A value as Lua would write it, a few levels deep, sorted keys.
+local function pretty(v, depth, seen)
+  depth = depth or 0
+  local t = type(v)
+  if t == "string" then return string.format("%q", v) end
+  if t ~= "table" then
+    local ok, s = pcall(tostring, v)
+    return ok and s or "?"
+  end
+  local mt = getmetatable(v)
+  if mt and mt.__tostring then return tostring(v) end
+  seen = seen or {}
+  if seen[v] then return "<cycle>" end
+  if depth > 4 then return "{...}" end
+  seen[v] = true
+  local parts, n = {}, #v
+  for i = 1, n do parts[#parts + 1] = pretty(v[i], depth + 1, seen) end
+  local keys = {}
+  for k in pairs(v) do
+    if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
+  end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(keys) do
+    local ks = is_ident(k) and k or "[" .. pretty(k, depth + 1, seen) .. "]"
+    parts[#parts + 1] = ks .. " = " .. pretty(v[k], depth + 1, seen)
+  end
+  seen[v] = nil
+  local s = "{ " .. table.concat(parts, ", ") .. " }"
+  if #parts == 0 then s = "{}" end
+  return s
+end
+repl.pretty = pretty
+-- }======================================================
+
+-- {====================================================== the verbs
+local commands = {}
+local order = {}
+
+local function def(name, usage, help, fn, aliases)
+  local c = { name = name, usage = usage, help = help, fn = fn }
+  commands[name] = c
+  order[#order + 1] = name
+  for _, a in ipairs(aliases or {}) do commands[a] = c end
+end
+
+local function need(args, n, c)
+  if #args < n then error({ usage = c }, 0) end
+end
+
+def("mkpeer", "mkpeer [path] <type> <hook> <peerhook>",
+  "Create a node of <type> and connect it to <path> (default: .)",
+  function(s, a, c)
+    need(a, 3, c)
+    if #a >= 4 then return s.g:mkpeer(a[1], a[2], a[3], a[4]) end
+    return s.g:mkpeer(".", a[1], a[2], a[3])
+  end)
+
+def("connect", "connect [path] <relpath> <hook> <peerhook>",
+  "Connect <hook> of <path> (default: .) to <peerhook> of <relpath>",
+  function(s, a, c)
+    need(a, 3, c)
+    if #a >= 4 then return s.g:connect(a[1], a[2], a[3], a[4]) end
+    return s.g:connect(".", a[1], a[2], a[3])
+  end, { "join" })
+
+def("name", "name <path> <name>", "Give the node at <path> a name",
+  function(s, a, c)
+    need(a, 2, c)
+    return s.g:name(a[1], a[2])
+  end)
+
+def("rmhook", "rmhook [path] <hook>", "Disconnect a hook of <path> (default: .)",
+  function(s, a, c)
+    need(a, 1, c)
+    if #a >= 2 then return s.g:rmhook(a[1], a[2]) end
+    return s.g:rmhook(".", a[1])
+  end, { "disconnect" })
+
+def("shutdown", "shutdown <path>", "Shut down the node at <path>",
+  function(s, a, c)
+    need(a, 1, c)
+    return s.g:shutdown(a[1])
+  end, { "kill", "rmnode" })
+
+def("show", "show [-n] <path>", "Show a node and its hooks (-n: no hooks)",
+  function(s, a, c)
+    local nohooks = false
+    if a[1] == "-n" then nohooks = true; table.remove(a, 1) end
+    need(a, 1, c)
+    local r, err = s.g:show(a[1])
+    if not r then return nil, err end
+    out(s, "%s\n", nodeinfo_line(r.node))
+    if nohooks or #r.hooks == 0 then return true end
+    out(s, "  %-15s %-15s %-12s %-15s %-15s\n", "Local hook", "Peer name",
+      "Peer type", "Peer ID", "Peer hook")
+    out(s, "  %-15s %-15s %-12s %-15s %-15s\n", "----------", "---------",
+      "---------", "-------", "---------")
+    for _, h in ipairs(r.hooks) do
+      local p = h.peer
+      out(s, "  %-15s %-15s %-12s %-15s %-15s\n", h.ourhook,
+        p.name and (p.name ~= "" and p.name or "<unnamed>") or "",
+        p.type or "", p.id and string.format("%08x", p.id) or "",
+        h.connecting and "(connecting)" or h.peerhook)
+    end
+    return true
+  end, { "inquire", "info" })
+
+def("list", "list [-l] [-n]", "List nodes (-n: named only, -l: with hooks)",
+  function(s, a)
+    local long, named = false, false
+    for _, f in ipairs(a) do
+      if f:find("l") then long = true end
+      if f:find("n") then named = true end
+    end
+    local nodes, err = s.g:list(named)
+    if not nodes then return nil, err end
+    out(s, "There are %d total %snodes:\n", #nodes, named and "named " or "")
+    for _, ni in ipairs(nodes) do
+      if long then commands.show.fn(s, { string.format("[%x]:", ni.id) })
+      else out(s, "%s\n", nodeinfo_line(ni)) end
+    end
+    return true
+  end, { "ls" })
+
+def("types", "types", "List the node types",
+  function(s)
+    local ts = s.g:types()
+    out(s, "There are %d total types:\n", #ts)
+    out(s, "    %-17s %s\n", "Type name", "Number of living nodes")
+    out(s, "    %-17s %s\n", "---------", "----------------------")
+    for _, t in ipairs(ts) do out(s, "    %-17s %d\n", t.name, t.count) end
+    return true
+  end)
+
+def("status", "status <path>", "The node's status text",
+  function(s, a, c)
+    need(a, 1, c)
+    local r, err = s.g:status(a[1])
+    if not r then return nil, err end
+    out(s, "Status for \"%s\":\n%s\n", a[1], r)
+    return true
+  end)
+
+def("msg", "msg <path> <command> [args]",
+  "Send a control message; args in text form, e.g. { hook=\"in\" }",
+  function(s, a, c, rest)
+    need(a, 2, c)
+    local path, cmd = a[1], a[2]
+    local args = rest:match("^%s*%S+%s+%S+%s+%S+%s*(.-)%s*$")
+    local r, err = s.g:msg_text(path, cmd, args ~= "" and args or nil)
+    if r == nil then return nil, err end
+    if r ~= true then
+      out(s, "Rec'd response \"%s\" from \"%s\":\nArgs:\t%s\n", cmd, path, r)
+    end
+    return true
+  end, { "cmd" })
+
+def("stats", "stats [path]", "Engine counters of a node and its hooks",
+  function(s, a)
+    local r, err = s.g:msg_text(a[1] or ".", "stats")
+    if not r then return nil, err end
+    out(s, "%s\n", r)
+    return true
+  end)
+
+def("dot", "dot [file]", "The graph in Graphviz form (to a file, or shown)",
+  function(s, a)
+    local d = s.g:dot()
+    if a[1] then
+      local f, err = io.open(a[1], "w")
+      if not f then return nil, err end
+      f:write(d)
+      f:close()
+    else
+      s.write(d)
+    end
+    return true
+  end, { "graphviz", "confdot" })
+
+def("write", "write <hook> <byte> ...", "Send a packet of the bytes given (hex) out of a hook of .",
+  function(s, a, c)
+    need(a, 2, c)
+    local bytes = {}
+    for i = 2, #a do
+      local v = tonumber(a[i], 16)
+      if not v or v < 0 or v > 255 then return nil, "write: not a hex byte: " .. a[i] end
+      bytes[#bytes + 1] = string.char(v)
+    end
+    return s.g:send(a[1], table.concat(bytes))
+  end, { "w" })
+
+def("help", "help [command|type]", "Show commands, or help on one command or node type",
+  function(s, a)
+    if a[1] then return repl.help(s, a[1]) end
+    out(s, "Available commands:\n")
+    for _, n in ipairs(order) do out(s, "  %-10s %s\n", n, commands[n].help) end
+    out(s, "Anything else is Lua; the engine is 'g', the module 'mg'.\n")
+    return true
+  end, { "?" })
+
+def("quit", "quit", "Leave", function(s) s.quit = true; return true end, { "exit" })
+
+function repl.help(s, what)
+  local c = commands[what]
+  if c then
+    out(s, "Usage:    %s\nSummary:  %s\n", c.usage, c.help)
+    return true
+  end
+  for _, t in ipairs(s.g:types()) do
+    if t.name == what then
+      out(s, "%s: %s\n", t.name, t.doc)
+      local names = {}
+      for cmd in pairs(t.commands) do names[#names + 1] = cmd end
+      table.sort(names)
+      if #names > 0 then out(s, "Commands:\n") end
+      for _, cmd in ipairs(names) do
+        local ci = t.commands[cmd]
+        out(s, "  %-12s %-30s %s\n", cmd, ci.args, ci.help)
+      end
+      return true
+    end
+  end
+  return nil, "no command or node type named '" .. what .. "'"
+end
+
+repl.commands = commands
+-- }======================================================
+
+-- {====================================================== one line
+local function split(line)
+  local words = {}
+  for w in line:gmatch("%S+") do words[#words + 1] = w end
+  return words
+end
+
+-- Is this line a command rather than Lua?  A verb followed by nothing, or
+-- by a space and then something that cannot continue a Lua expression or
+-- statement ("name = 1", "show(x)", "list .x", "name:m()" stay Lua).
+function repl.is_command(line)
+  local verb, rest = line:match("^%s*([%a?]+)(.*)$")
+  if not verb or not commands[verb] then return false end
+  if rest:match("^%s*$") then return true end
+  if not rest:match("^%s") then return false end
+  local arg = rest:match("^%s+(.*)$")
+  if arg:match("^[=({\"']") then return false end
+  if arg:match("^%[") and not arg:match("^%[%x+%]") then return false end
+  if arg:match("^[.:][%a_]") then return false end
+  return true
+end
+
+-- Run one command; true, or nil and a message.
+function repl.command(s, line)
+  local words = split(line)
+  if #words == 0 then return true end
+  local c = commands[words[1]]
+  if not c then return nil, "unknown command '" .. words[1] .. "' (try: help)" end
+  table.remove(words, 1)
+  local ok, r, err = pcall(c.fn, s, words, c, line)
+  if not ok then
+    if type(r) == "table" and r.usage then return nil, "usage: " .. r.usage.usage end
+    return nil, tostring(r)
+  end
+  if r == nil then return nil, err end
+  return true
+end
+
+-- Evaluate a chunk as lua.c does: first as an expression, then as
+-- statements.  Returns "more" when the chunk is unfinished.
+function repl.eval(s, src)
+  local f, err = load("return " .. src, "=stdin", "t", s.env)
+  if not f then
+    f, err = load(src, "=stdin", "t", s.env)
+  end
+  if not f then
+    if err:match("<eof>$") then return "more" end
+    return nil, err
+  end
+  local res = table.pack(xpcall(f, function(m)
+    return debug.traceback(tostring(m), 2)
+  end))
+  if not res[1] then return nil, res[2] end
+  if res.n > 1 then
+    local parts = {}
+    for i = 2, res.n do parts[#parts + 1] = pretty(res[i]) end
+    out(s, "%s\n", table.concat(parts, "\t"))
+  end
+  return true
+end
+
+-- One line from the prompt (or from a script on stdin).
+function repl.line(s, line)
+  if s.pending then
+    local src = s.pending .. "\n" .. line
+    local r, err = repl.eval(s, src)
+    if r == "more" then s.pending = src; return "more" end
+    s.pending = nil
+    return r, err
+  end
+  if line:match("^%s*$") or line:match("^%s*#") then return true end
+  if repl.is_command(line) then return repl.command(s, line) end
+  local r, err = repl.eval(s, line)
+  if r == "more" then s.pending = line end
+  return r, err
+end
+-- }======================================================
+
+-- {====================================================== completion
+local function sorted_unique(list)
+  table.sort(list)
+  local outl, last = {}, nil
+  for _, v in ipairs(list) do
+    if v ~= last then outl[#outl + 1] = v end
+    last = v
+  end
+  return outl
+end
+
+-- Candidates for the word at [from..] of line (1-based).
+function repl.complete(s, line, from)
+  local word = line:sub(from)
+  local before = line:sub(1, from - 1)
+  local words = split(before)
+  local cands = {}
+  local function add(c)
+    if c:sub(1, #word) == word then cands[#cands + 1] = c end
+  end
+  if #words == 0 and not word:match("^[%a_][%w_.:]*[.:]") then
+    for name in pairs(commands) do add(name) end
+    for k in pairs(s.env) do if type(k) == "string" then add(k) end end
+    for k in pairs(_G) do if type(k) == "string" then add(k) end end
+    return sorted_unique(cands)
+  end
+  local verb = words[1]
+  local nodes = commands[verb] and s.g:list() or {}
+  if verb == "mkpeer" and #words <= 2 then -- [path] <type>
+    for _, t in ipairs(s.g:types()) do add(t.name) end
+    if #words == 2 then return sorted_unique(cands) end
+  end
+  if verb == "help" then
+    for name in pairs(commands) do add(name) end
+    for _, t in ipairs(s.g:types()) do add(t.name) end
+  end
+  if verb == "msg" and #words == 2 then
+    -- commands of the node at words[2], and the generic ones
+    local r = s.g:show(words[2])
+    local tname = r and r.node.type
+    for _, t in ipairs(s.g:types()) do
+      if t.name == tname then for cmd in pairs(t.commands) do add(cmd) end end
+    end
+    for cmd in pairs(s.g:generic()) do add(cmd) end
+    return sorted_unique(cands)
+  end
+  if verb and commands[verb] then
+    -- a path: node names and ids, then hooks of the node named so far
+    for _, ni in ipairs(nodes) do
+      if ni.name ~= "" then add(ni.name .. ":") end
+      add(string.format("[%x]:", ni.id))
+    end
+    local done = word:match("^(.*[:.])") -- "tee1:" or "tee1:left." so far
+    if done then
+      local r = s.g:show(done:sub(-1) == "." and done:sub(1, -2) or done)
+      if r then for _, h in ipairs(r.hooks) do add(done .. h.ourhook) end end
+    else -- hooks of "." itself
+      local r = s.g:show(".")
+      if r then for _, h in ipairs(r.hooks) do add(h.ourhook) end end
+    end
+    return sorted_unique(cands)
+  end
+  -- Lua: fields of a table or methods of a handle
+  local head, sep, tail = word:match("^(.-)([.:])([%w_]*)$")
+  if head then
+    local obj = s.env
+    for part in head:gmatch("[^.:]+") do
+      if type(obj) ~= "table" and type(obj) ~= "userdata" then obj = nil; break end
+      local ok, v = pcall(function() return obj[part] end)
+      obj = ok and v or nil
+      if obj == nil then break end
+    end
+    local function from(t)
+      if type(t) ~= "table" then return end
+      for k in pairs(t) do
+        if type(k) == "string" and k:sub(1, #tail) == tail then
+          cands[#cands + 1] = head .. sep .. k
+        end
+      end
+    end
+    if type(obj) == "table" then from(obj) end
+    local mt = obj ~= nil and getmetatable(obj)
+    if type(mt) == "table" then
+      from(mt.__index)
+      from(mt.methods)
+    end
+    return sorted_unique(cands)
+  end
+  for k in pairs(s.env) do if type(k) == "string" then add(k) end end
+  for k in pairs(_G) do if type(k) == "string" then add(k) end end
+  return sorted_unique(cands)
+end
+-- }======================================================
+
+-- A session: an engine, an environment for Lua lines, a writer.
+function repl.new(g, write, env)
+  local s = { g = g, write = write or io.write, pending = nil }
+  s.env = env or setmetatable({ g = g, mg = mg }, { __index = _G })
+  -- data at "." is shown as ngctl shows it: a summary and a hex dump
+  g:on_data(function(hook, item)
+    local b = item:bytes()
+    s.write(string.format("Rec'd data packet on hook \"%s\":\n", hook))
+    for off = 0, #b - 1, 16 do
+      local hex, asc = {}, {}
+      for i = off + 1, math.min(off + 16, #b) do
+        local c = b:byte(i)
+        hex[#hex + 1] = string.format("%02x", c)
+        asc[#asc + 1] = (c >= 32 and c < 127) and string.char(c) or "."
+      end
+      s.write(string.format("%04x:  %-47s  %s\n", off, table.concat(hex, " "),
+        table.concat(asc)))
+    end
+  end)
+  g:on_msg(function(from, cmd, value, err)
+    if err then
+      s.write(string.format("Rec'd error for \"%s\" from [%x]: %s\n", cmd, from, err))
+    else
+      s.write(string.format("Rec'd response \"%s\" from [%x]:\nArgs:\t%s\n", cmd, from,
+        mg.format(value)))
+    end
+  end)
+  return s
+end
+
+return repl

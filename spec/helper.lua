@@ -1,0 +1,47 @@
+-- helper.lua -- what every spec shares.  The build directory comes from
+-- MG_BUILD (ctest sets it); busted's --cpath finds the module there.
+local H = {}
+H.build = os.getenv("MG_BUILD") or "build"
+H.root = os.getenv("MG_ROOT") or "."
+H.moongraph = H.build .. "/moongraph"
+H.ptydrive = H.build .. "/spec/ptydrive"
+
+-- Run a shell command; its output (stdout and stderr) and exit code.
+function H.run(cmd)
+  local f = io.popen(cmd .. " 2>&1; echo \"@exit=$?\"")
+  local out = f:read("a")
+  f:close()
+  local code = tonumber(out:match("@exit=(%d+)%s*$"))
+  return out:gsub("@exit=%d+%s*$", ""), code
+end
+
+-- A file with these contents; its path.
+function H.tmpfile(contents, suffix)
+  local path = os.tmpname() .. (suffix or "")
+  local f = assert(io.open(path, "w"))
+  f:write(contents)
+  f:close()
+  return path
+end
+
+function H.shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- A fresh engine whose log lines are kept in H.logs instead of printed.
+function H.engine(opts)
+  local mg = require "moongraph"
+  local g = assert(mg.engine(opts))
+  H.logs = {}
+  g:on_log(function(level, line) H.logs[#H.logs + 1] = level .. ": " .. line end)
+  return g
+end
+
+-- An Ethernet + IPv4 + UDP packet, 42 bytes.
+function H.udp_packet(sport, dport)
+  sport, dport = sport or 1234, dport or 53
+  return string.char(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00,
+    0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    sport >> 8, sport & 255, dport >> 8, dport & 255, 0, 8, 0, 0)
+end
+
+_G.H = H
+return H

@@ -1,0 +1,202 @@
+-- The REPL: ngctl's commands and Lua on one prompt, completion, and the
+-- real thing on a pseudo-terminal (line editing, Ctrl-C, Ctrl-D, history).
+local mg = require "moongraph"
+local repl = mg.repl
+
+local function session()
+  local g = H.engine()
+  local out = {}
+  local s = repl.new(g, function(x) out[#out + 1] = x end)
+  s.out = out
+  s.text = function() local t = table.concat(out); for i = #out, 1, -1 do out[i] = nil end; return t end
+  return s, g
+end
+
+describe("mg.repl", function()
+  it("tells commands from Lua", function()
+    for _, l in ipairs { "list", "show .", "mkpeer . tee a left", "name .:a b",
+      "msg .: getstats", "  types  ", "help", "show [2]:", "quit", "ls -l" } do
+      assert.is_true(repl.is_command(l), l)
+    end
+    for _, l in ipairs { "name = 5", "list()", "show(x)", "list .x", "name:upper()",
+      "x = 1", "print(list)", "types[1]", "show { a }", "msg 'x'" } do
+      assert.is_false(repl.is_command(l), l)
+    end
+  end)
+
+  it("runs commands and prints as ngctl does", function()
+    local s, g = session()
+    assert.is_true(repl.line(s, "mkpeer . tee t left"))
+    assert.is_true(repl.line(s, "name .:t tee1"))
+    assert.is_true(repl.line(s, "show tee1:"))
+    local t = s.text()
+    assert.matches("  Name: tee1%s+Type: tee%s+ID: 00000002   Num hooks: 1\n", t)
+    assert.matches("  Local hook%s+Peer name%s+Peer type%s+Peer ID%s+Peer hook", t)
+    assert.matches("  left%s+<unnamed>%s+ctl%s+00000001%s+t", t)
+    assert.is_true(repl.line(s, "list"))
+    assert.matches("There are 2 total nodes:", s.text())
+    assert.is_true(repl.line(s, "list -n"))
+    assert.matches("There are 1 total named nodes:\n  Name: tee1", s.text())
+    assert.is_true(repl.line(s, "types"))
+    assert.matches("    tee               1\n", s.text())
+    assert.is_true(repl.line(s, "status tee1:"))
+    assert.matches('Status for "tee1:":\nleft', s.text())
+    assert.is_true(repl.line(s, "msg tee1: getstats"))
+    assert.matches('Rec\'d response "getstats" from "tee1:":\nArgs:\t{ right={', s.text())
+    assert.is_true(repl.line(s, "stats tee1:"))
+    assert.matches("^{ in=0 out=0", s.text())
+    assert.is_true(repl.line(s, "dot"))
+    assert.matches("^graph netgraph", s.text())
+    assert.is_true(repl.line(s, "rmhook t"))
+    assert.is_true(repl.line(s, "help"))
+    assert.matches("Available commands:\n  mkpeer", s.text())
+    assert.is_true(repl.line(s, "help tee"))
+    assert.matches("tee: left <%-> right.*getstats", s.text())
+    assert.is_true(repl.line(s, "help msg"))
+    assert.matches("Usage:    msg <path> <command> %[args%]", s.text())
+    g:close()
+  end)
+
+  it("reports errors from commands", function()
+    local s, g = session()
+    local r, err = repl.line(s, "mkpeer . nosuch a b")
+    assert.is_nil(r)
+    assert.equal("unknown node type 'nosuch'", err)
+    r, err = repl.line(s, "connect")
+    assert.equal("usage: connect [path] <relpath> <hook> <peerhook>", err)
+    r, err = repl.line(s, "help nothing")
+    assert.matches("no command or node type named 'nothing'", err)
+    r, err = repl.line(s, "write x zz")
+    assert.matches("not a hex byte: zz", err)
+    r, err = repl.line(s, "quit")
+    assert.is_true(r)
+    assert.is_true(s.quit)
+    g:close()
+  end)
+
+  it("evaluates Lua: expressions print, statements continue over lines", function()
+    local s, g = session()
+    assert.is_true(repl.line(s, "1 + 2"))
+    assert.equal("3\n", s.text())
+    assert.is_true(repl.line(s, "x = { a = 1, 'z' }"))
+    assert.is_true(repl.line(s, "x"))
+    assert.equal('{ "z", a = 1 }\n', s.text())
+    assert.equal("more", repl.line(s, "function f(n)"))
+    assert.equal("more", repl.line(s, "  return n * 2"))
+    assert.is_true(repl.line(s, "end"))
+    assert.is_true(repl.line(s, "f(21), 'two'"))
+    assert.equal('42\t"two"\n', s.text())
+    local r, err = repl.line(s, "error('boom')")
+    assert.is_nil(r)
+    assert.matches("stdin:1: boom\nstack traceback", err)
+    r, err = repl.line(s, "x = = 1")
+    assert.matches("unexpected symbol near '='", err)
+    assert.is_true(repl.line(s, "g"))
+    assert.matches("mg.engine", s.text())
+    assert.is_true(repl.line(s, "# a comment"))
+    g:close()
+  end)
+
+  it("shows data and stray replies that reach '.'", function()
+    local s, g = session()
+    repl.line(s, "mkpeer . echo e x")
+    repl.line(s, "write e 41 42 43 0a")
+    assert.equal('Rec\'d data packet on hook "e":\n0000:  41 42 43 0a' ..
+      string.rep(" ", 36) .. "  ABC.\n", s.text())
+    g:send_msg(".:e", "hello", nil, function() end)
+    g:run()
+    g:close()
+  end)
+
+  it("completes commands, types, paths, hooks, message commands and Lua", function()
+    local s, g = session()
+    repl.line(s, "mkpeer . tee t left")
+    repl.line(s, "name .:t tee1")
+    local function c(line) return repl.complete(s, line, (line:match("^.*()%s") or 0) + 1) end
+    assert.same({ "show", "shutdown" }, c("sh"))
+    assert.same({ "tee" }, c("mkpeer . te"))
+    assert.same({ "tee1:" }, c("show te"))
+    assert.same({ "[2]:" }, c("show [2"))
+    assert.same({ "getclrstats", "getstats" }, c("msg tee1: get"))
+    assert.same({ "listhooks", "listnodes", "listtypes" }, c("msg tee1: list"))
+    assert.same({ "tee1:left" }, c("show tee1:l"))
+    assert.same({ "g:mkpeer", "g:msg", "g:msg_text" }, c("g:m"))
+    assert.same({ "mg.engine" }, c("mg.eng"))
+    g:close()
+  end)
+end)
+
+describe("the REPL on a terminal", function()
+  local function drive(script)
+    local sf = H.tmpfile(script)
+    local hist = os.tmpname()
+    local out, code = H.run("MOONGRAPH_HISTORY=" .. hist .. " " .. H.ptydrive .. " " .. sf ..
+      " -- " .. H.moongraph)
+    return out, code, hist
+  end
+
+  it("edits lines, completes, continues chunks, and leaves on Ctrl-D", function()
+    local out, code, hist = drive [[
+expect mg> 
+send mkpeer . tee t left\n
+expect mg> 
+send sho\t.\n
+expect Local hook
+send msg .:t getst\t\n
+expect Rec'd response "getstats"
+send for i = 1, 3 do\n
+expect >> 
+send print(i * 10) end\n
+expect 30
+send x = 7\x15y = 5\n
+send y * 2\n
+expect 10
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+    assert.matches("Local hook", out)        -- "sho<Tab>" became "show "
+    assert.matches('response "getstats"', out) -- "getst<Tab>" became "getstats"
+    local h = io.open(hist):read("a")
+    assert.matches("for\\040i\\040=\\0401,\\0403\\040do\\012print", h) -- one entry
+    assert.matches("y\\040=\\0405", h)
+    assert.not_matches("x\\040=\\0407", h) -- Ctrl-U erased it
+  end)
+
+  it("Ctrl-C stops a running chunk, not the engine; at the prompt it clears the line", function()
+    local out, code = drive [[
+expect mg> 
+send mkpeer . echo e x\n
+expect mg> 
+send while true do end\n
+sleep 300
+send \x03
+expect interrupted!
+expect mg> 
+send half a line
+sleep 100
+send \x03
+expect mg> 
+send write e 68 69\n
+expect Rec'd data packet
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+    assert.matches("interrupted!\r?\nstack traceback", out)
+    assert.matches("mg> half a line%^C", out)
+  end)
+
+  it("keeps the engine running while the prompt waits", function()
+    local out, code = drive [[
+expect mg> 
+send n = 0; t = g:every(0.01, function() n = n + 1 end)\n
+sleep 300
+send n > 10\n
+expect true
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+  end)
+end)
