@@ -26,10 +26,11 @@ static void usage(FILE *f) {
           "  -i          the REPL after a script or chunk\n"
           "  -h, --help  this text\n"
           "  -v, --version\n"
+          "   or: %s replay FILE [options]   (%s replay --help)\n"
           "With no script the REPL starts on a terminal; otherwise stdin is\n"
           "read as a command file.  In scripts and the REPL the module is\n"
           "'mg' (require \"moongraph\"); the REPL's engine is 'g'.\n",
-          progname);
+          progname, progname, progname);
 }
 
 static int msgh(lua_State *L) {
@@ -174,6 +175,21 @@ static int pmain(lua_State *L) {
   lua_setglobal(L, "mg");
   bool interactive = false, ran = false;
   int i;
+  if (argc > 1 && !strcmp(argv[1], "replay")) { /* moongraph replay ... */
+    lua_getglobal(L, "mg");
+    lua_getfield(L, -1, "replay");
+    lua_createtable(L, argc - 2, 0);
+    for (i = 2; i < argc; i++) {
+      lua_pushstring(L, argv[i]);
+      lua_rawseti(L, -2, i - 1);
+    }
+    if (host_docall(L, 1, 1) != LUA_OK) {
+      host_report(L, LUA_ERRRUN);
+      lua_pushinteger(L, 1);
+      return 1;
+    }
+    return 1;
+  }
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (a[0] != '-' || !strcmp(a, "-")) break;

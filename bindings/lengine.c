@@ -6,9 +6,12 @@
 ** function and argument; an operation that fails returns nil, a message
 ** naming what was wrong, and the error's name ("ENOENT").
 */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "builtin.h"
 #include "lmg.h"
@@ -477,8 +480,9 @@ static void msg_done(mg_rec_t *r, void *arg) {
   p->err = mg_rec_error(r);
   p->errmsg = mg_strdup(mg_rec_errmsg(r));
   p->reply = mg_rec_take_reply(r);
-  if (mg_on_loop_thread(p->g->e)) msg_deliver(p);
-  else mg_engine_post(p->g->e, msg_deliver, p);
+  /* always later, from the loop, outside any node's lock: the callback
+  ** may well send more messages */
+  mg_engine_post(p->g->e, msg_deliver, p);
 }
 
 static int l_send_msg(lua_State *L) {
@@ -772,28 +776,44 @@ static void timer_disarm(lua_State *L, ltimer_t *t) {
   lua_pop(L, 2);
 }
 
-/* Runs as a writer function item on "." when due. */
+/* The Lua side of a timer, from the loop and outside any node's lock, so
+** that it may use every verb, "." included. */
+typedef struct { lmg_engine_t *g; ltimer_t *t; } firing_t;
+
+static void timer_lua(void *arg) {
+  firing_t f = *(firing_t *)arg;
+  free(arg);
+  lmg_engine_t *g = f.g;
+  if (g->closed) return;
+  lua_State *T = g->T;
+  lmg_push_uv(T, g);
+  lua_getfield(T, -1, "timers");
+  lua_remove(T, -2);
+  lua_pushlightuserdata(T, f.t); /* only a key until found: it may be gone */
+  lua_rawget(T, -2);
+  lua_remove(T, -2); /* the handle, alive on the stack below */
+  if (lua_isnil(T, -1)) { /* cancelled since */
+    lua_pop(T, 1);
+    return;
+  }
+  ltimer_t *t = f.t;
+  lua_getiuservalue(T, -1, 1);
+  if (!t->every) timer_disarm(T, t);
+  lmg_call(g, NULL, 0, 0, "timer");
+  lua_pop(T, 1);
+}
+
+/* Runs as a writer function item on "." when due: it re-arms a periodic
+** timer and hands the call to the loop. */
 static int timer_fire(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t x) {
   (void)n; (void)h; (void)x;
   ltimer_t *t = arg;
   lmg_engine_t *g = t->g;
   if (g->closed || !t->armed) return 0;
-  lua_State *T = g->T;
-  lmg_push_uv(T, g);
-  lua_getfield(T, -1, "timers");
-  lua_remove(T, -2);
-  lua_pushlightuserdata(T, t);
-  lua_rawget(T, -2);
-  lua_remove(T, -2); /* the handle: it stays on the stack, alive, below */
-  if (lua_isnil(T, -1)) {
-    lua_pop(T, 1);
-    return 0;
-  }
-  lua_getiuservalue(T, -1, 1);
   if (t->every) mg_callout_reset(&t->c, g->ctl, t->every, timer_fire, t, 0);
-  else timer_disarm(T, t);
-  lmg_call(g, NULL, 0, 0, "timer");
-  lua_pop(T, 1);
+  firing_t *f = mg_alloc(sizeof *f);
+  *f = (firing_t){g, t};
+  mg_engine_post(g->e, timer_lua, f);
   return 0;
 }
 
@@ -865,6 +885,59 @@ static int l_format(lua_State *L) {
   return 1;
 }
 
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+static int l_monotime(lua_State *L) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  lua_pushnumber(L, (double)t.tv_sec + (double)t.tv_nsec * 1e-9);
+  return 1;
+}
+
+/* on_signal("INT" | "TERM" | "HUP" | "USR1" | "USR2", fn) */
+typedef struct { lmg_engine_t *g; int ref; } sighandler_t;
+
+static void on_sig(mg_engine_t *e, int signum, void *arg) {
+  (void)e;
+  sighandler_t *sh = arg;
+  lmg_engine_t *g = sh->g;
+  if (g->closed) return;
+  lua_rawgeti(g->T, LUA_REGISTRYINDEX, sh->ref);
+  lua_pushinteger(g->T, signum);
+  lmg_call(g, NULL, 1, 0, "signal handler");
+}
+
+static int l_on_signal(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  static const char *const names[] = {"INT", "TERM", "HUP", "USR1", "USR2", NULL};
+  static const int nums[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+  int which = luaL_checkoption(L, 2, NULL, names);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  /* the handler lives as long as the engine: its record in the user value */
+  sighandler_t *sh = lua_newuserdatauv(L, sizeof *sh, 0);
+  sh->g = g;
+  lua_pushvalue(L, 3);
+  sh->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lmg_push_uv(L, g);
+  lua_getfield(L, -1, "signals");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "signals");
+  }
+  lua_pushvalue(L, -3);
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  lua_pop(L, 2);
+  int rc = mg_engine_signal(g->e, nums[which], on_sig, sh);
+  if (rc) return fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int l_pools(lua_State *L) {
   int64_t items, bufs;
   mg_pool_outstanding(&items, &bufs);
@@ -882,7 +955,8 @@ static const luaL_Reg engine_methods[] = {
   {"send", l_send}, {"on_data", l_on_data}, {"on_msg", l_on_msg},
   {"on_log", l_on_log}, {"run", l_run}, {"stop", l_stop}, {"now", l_now},
   {"advance", l_advance}, {"after", l_after}, {"every", l_every},
-  {"define", lmg_define}, {"close", l_close}, {NULL, NULL}};
+  {"define", lmg_define}, {"on_signal", l_on_signal}, {"close", l_close},
+  {NULL, NULL}};
 
 static const luaL_Reg engine_meta[] = {
   {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring},
@@ -894,7 +968,8 @@ static const luaL_Reg timer_meta[] = {{"__tostring", l_timer_tostring},
 
 static const luaL_Reg module[] = {
   {"engine", l_engine}, {"parse", l_parse}, {"format", l_format},
-  {"pools", l_pools}, {NULL, NULL}};
+  {"pools", l_pools}, {"isatty", l_isatty}, {"monotime", l_monotime},
+  {NULL, NULL}};
 
 /* Loading twice in one state (busted does, per spec file) must be safe:
 ** metatables are made only when missing. */

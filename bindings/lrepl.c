@@ -1,15 +1,21 @@
 /*
-** lrepl.c -- the Lua parts of the module, compiled in: mg.repl.
+** lrepl.c -- the Lua parts of the module, compiled in: mg.repl (the
+** REPL's commands) and mg.replay (the replay program).
 */
 #include "lmg.h"
-#include "repl_lua.h" /* made by the build from lua/repl.lua */
+#include "repl_lua.h"   /* made by the build from lua/repl.lua */
+#include "replay_lua.h" /* and from lua/replay.lua */
 
-void lmg_open_repl(lua_State *L) {
-  /* the module table is on top */
-  if (luaL_loadbuffer(L, lmg_repl_lua, sizeof lmg_repl_lua - 1,
-                      "@moongraph/repl.lua") != LUA_OK)
-    lua_error(L);
+static void load(lua_State *L, const char *src, size_t len, const char *name,
+                 const char *field) {
+  /* the module table is on top; each chunk gets it as its argument */
+  if (luaL_loadbuffer(L, src, len, name) != LUA_OK) lua_error(L);
   lua_pushvalue(L, -2);
   lua_call(L, 1, 1);
-  lua_setfield(L, -2, "repl");
+  lua_setfield(L, -2, field);
+}
+
+void lmg_open_repl(lua_State *L) {
+  load(L, lmg_repl_lua, sizeof lmg_repl_lua - 1, "@moongraph/repl.lua", "repl");
+  load(L, lmg_replay_lua, sizeof lmg_replay_lua - 1, "@moongraph/replay.lua", "replay");
 }

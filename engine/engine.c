@@ -70,6 +70,11 @@ mg_engine_t *mg_engine_new(const mg_engine_opts_t *o) {
 }
 
 void *mg_engine_loop(mg_engine_t *e) { return e->loop; }
+uint64_t mg_engine_backlog(mg_engine_t *e) {
+  int64_t q = atomic_load_explicit(&e->qdata, MG_RELAXED);
+  return q > 0 ? (uint64_t)q : 0;
+}
+uint32_t mg_engine_queue_limit(mg_engine_t *e) { return e->queue_limit; }
 int mg_engine_workers(mg_engine_t *e) { return e->nworkers; }
 
 /* Loop thread: run queued work until nothing is left. */

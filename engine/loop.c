@@ -200,6 +200,10 @@ void mg_engine_stop(mg_engine_t *e) {
 bool mg_engine_stopping(mg_engine_t *e) { return atomic_load(&e->stop); }
 
 static bool busy(mg_engine_t *e) {
+  pthread_mutex_lock(&e->post_mu);
+  bool posted = e->posts != NULL; /* closures waiting for the loop */
+  pthread_mutex_unlock(&e->post_mu);
+  if (posted) return true;
   if (!e->mt) return e->loopwork.n > 0;
   pthread_mutex_lock(&e->wl_mu);
   bool b = e->loopwork.n > 0;
@@ -216,6 +220,7 @@ int mg_engine_run(mg_engine_t *e, mg_run_t mode, uint64_t ns) {
   e->running = true;
   atomic_store(&e->stop, 0);
   if (mode == MG_RUN_NOWAIT) {
+    run_posts(e);
     mg__loop_drain(e, e->budget);
     uv_run(e->loop, UV_RUN_NOWAIT);
     e->running = false;
@@ -225,6 +230,7 @@ int mg_engine_run(mg_engine_t *e, mg_run_t mode, uint64_t ns) {
     uv_timer_start(&e->runtimer, runtimer_cb, (ns + 999999) / 1000000, 0);
   if (mode != MG_RUN_IDLE) uv_ref((uv_handle_t *)&e->async);
   for (;;) {
+    run_posts(e); /* the async may be unreferenced: do not wait on it */
     if (atomic_load(&e->stop)) break;
     if (mode == MG_RUN_IDLE) {
       bool b = busy(e);

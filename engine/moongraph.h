@@ -127,7 +127,11 @@ typedef struct mg_tag {
   uint64_t value;
 } mg_tag_t;
 
-enum { MG_BUF_LENT = 1, MG_BUF_POOLED = 2 };
+enum {
+  MG_BUF_LENT = 1,   /* bytes borrowed from the sender (see mg_buf_lend) */
+  MG_BUF_POOLED = 2,
+  MG_BUF_NSEC = 4    /* the timestamp came with nanosecond precision */
+};
 
 struct mg_buf {
   uint8_t *data;    /* first byte of the packet */
@@ -293,6 +297,11 @@ enum { MG_LOG_ERR, MG_LOG_WARN, MG_LOG_INFO, MG_LOG_DEBUG };
 void mg_set_log(mg_engine_t *e, mg_log_fn fn, void *arg);
 void mg_log(mg_engine_t *e, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Data items queued anywhere in the engine: a source that finds this high
+** waits its turn rather than flood the queues (back-pressure). */
+uint64_t mg_engine_backlog(mg_engine_t *e);
+uint32_t mg_engine_queue_limit(mg_engine_t *e);
 
 /* Counts of pooled objects handed out and not yet returned, over the whole
 ** process (items, buffers); tests check they return to zero. */

@@ -38,9 +38,20 @@ int mg__send_msg(mg_node_t *to, mg_hook_t *lasthook, mg_msg_t *m,
   return mg__deliver(to, lasthook, it);
 }
 
+/* A reply goes to the asker's node, always through its queue (rule 8).
+** An asker waiting on a completion record gets it there instead: the
+** record is the waiter, and no handler of the asking node would run for
+** it anyway -- routing it through that node's queue would only make a
+** caller that holds the node's lock (a timer on ".") wait on itself. */
 static void send_reply(mg_node_t *n, mg_item_t *it, int err,
                        const char *errmsg, mg_value_t *reply) {
   mg_msg_t *m = it->u.m.msg;
+  if (it->rec) {
+    mg__rec_set_reply(it->rec, reply);
+    (void)err;
+    (void)errmsg; /* the request's own finish records the error */
+    return;
+  }
   mg_node_t *dest = mg_node_byid(n->eng, it->u.m.from);
   if (!dest) { /* the asker is gone; so is the point of answering */
     mg_value_free(reply);

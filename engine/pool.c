@@ -114,6 +114,21 @@ mg_item_t *mg__item_get(void) {
 
 void mg__item_put(mg_item_t *it) { put(&items, &tc_items, it); }
 
+/* When the module is unloaded (lua_close dlcloses it) the pools go with
+** it: nothing can hold an item by then. */
+__attribute__((destructor)) static void pools_release(void) {
+  pool_t *ps[] = {&items, &bufs};
+  for (int i = 0; i < 2; i++) {
+    for (size_t k = 0; k < ps[i]->nslabs; k++) free(ps[i]->slabs[k]);
+    free(ps[i]->slabs);
+    ps[i]->slabs = NULL;
+    ps[i]->free = NULL;
+    ps[i]->nslabs = ps[i]->capslabs = 0;
+  }
+  tc_items.head = tc_bufs.head = NULL;
+  tc_items.n = tc_bufs.n = 0;
+}
+
 void mg_pool_outstanding(int64_t *ni, int64_t *nb) {
   pthread_mutex_lock(&items.mu);
   *ni = items.out - tc_items.n;
@@ -169,6 +184,7 @@ void mg_buf_lend(mg_buf_t *b, const uint8_t *p, uint32_t len) {
   b->flags |= MG_BUF_LENT;
 }
 
+
 /* Copy lent bytes into the buffer's own storage so it can outlive the
 ** lender's call. */
 int mg_buf_own(mg_buf_t *b) {
@@ -203,6 +219,7 @@ mg_buf_t *mg_buf_copy(const mg_buf_t *b) {
   c->linktype = b->linktype;
   c->port = b->port;
   c->ntags = b->ntags;
+  c->flags |= b->flags & MG_BUF_NSEC;
   memcpy(c->tags, b->tags, sizeof c->tags);
   return c;
 }

@@ -1,0 +1,280 @@
+/*
+** bpf.c -- filters by tcpdump expressions (netgraph's ng_bpf, with
+** libpcap compiling the programs).
+**
+** HOOKS     any name.  Each hook that receives data has a program; a
+**           packet the program accepts goes out of ifMatch, any other out
+**           of ifNotMatch (a missing or unconnected hook drops it).
+** MESSAGES  setprogram { thisHook="in" ifMatch="udp" ifNotMatch="rest"
+**                        expr="udp port 53" }
+**           getprogram { hook="in" }; getstats / clrstats / getclrstats
+**           { hook="in" } -> { recvFrames recvOctets recvMatchFrames
+**           recvMatchOctets xmitFrames xmitOctets }.
+** A program is compiled for the link type of the packets that meet it
+** (once per link type); one that cannot apply to a link type matches
+** nothing there, and the failure is counted and logged once.
+*/
+#include <pcap/pcap.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtin.h"
+
+#define MAXLT 4 /* link types a hook keeps programs for */
+
+enum { BPF_SETPROGRAM = 1, BPF_GETPROGRAM, BPF_GETSTATS, BPF_CLRSTATS,
+       BPF_GETCLRSTATS };
+
+typedef struct {
+  int linktype;
+  bool ok;
+  struct bpf_program prog;
+} compiled_t;
+
+typedef struct hinfo {
+  char *expr, *match, *nomatch;
+  mg_hook_t *hmatch, *hnomatch; /* resolved by writers, read by readers */
+  compiled_t progs[MAXLT];
+  _Atomic int nprogs; /* progs[0..nprogs) are whole and never change */
+  pthread_mutex_t mu; /* compiling for a new link type, among readers */
+  mg_counter_t rf, ro, rmf, rmo, xf, xo, errors;
+  bool warned;
+} hinfo_t;
+
+typedef struct {
+  bool mt;
+} bpf_t;
+
+static hinfo_t *info(mg_hook_t *h) { return mg_hook_priv(h); }
+
+static void forget_programs(hinfo_t *hi) { /* a writer: no reader inside */
+  int n = atomic_load(&hi->nprogs);
+  for (int i = 0; i < n; i++)
+    if (hi->progs[i].ok) pcap_freecode(&hi->progs[i].prog);
+  atomic_store(&hi->nprogs, 0);
+}
+
+static void resolve(mg_node_t *n) {
+  for (mg_hook_t *h = mg_node_hooks(n); h; h = mg_hook_next(h)) {
+    hinfo_t *hi = info(h);
+    if (!hi) continue;
+    hi->hmatch = hi->match ? mg_node_hook(n, hi->match) : NULL;
+    hi->hnomatch = hi->nomatch ? mg_node_hook(n, hi->nomatch) : NULL;
+  }
+}
+
+/* The program for this link type, compiled the first time it is met. */
+static compiled_t *program(mg_node_t *n, hinfo_t *hi, int linktype) {
+  int np = atomic_load_explicit(&hi->nprogs, memory_order_acquire);
+  for (int i = 0; i < np; i++)
+    if (hi->progs[i].linktype == linktype) return &hi->progs[i];
+  pthread_mutex_lock(&hi->mu); /* readers may race to compile: one does */
+  compiled_t *c = NULL;
+  np = atomic_load(&hi->nprogs);
+  for (int i = 0; i < np; i++)
+    if (hi->progs[i].linktype == linktype) c = &hi->progs[i];
+  if (!c && np < MAXLT) {
+    c = &hi->progs[np];
+    c->linktype = linktype;
+    pcap_t *dead = pcap_open_dead(linktype, 262144);
+    c->ok = dead && pcap_compile(dead, &c->prog, hi->expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    if (!c->ok && !hi->warned) {
+      mg_log(mg_node_engine(n), MG_LOG_WARN,
+             "bpf [%x]: '%s' cannot apply to link type %d: %s", mg_node_id(n),
+             hi->expr, linktype, dead ? pcap_geterr(dead) : "no memory");
+      hi->warned = true;
+    }
+    if (dead) pcap_close(dead);
+    atomic_store_explicit(&hi->nprogs, np + 1, memory_order_release);
+  }
+  pthread_mutex_unlock(&hi->mu);
+  return c;
+}
+
+static int bpf_rcvdata(mg_hook_t *h, mg_item_t *it) {
+  mg_node_t *n = mg_hook_node(h);
+  bool mt = ((bpf_t *)mg_node_priv(n))->mt;
+  hinfo_t *hi = info(h);
+  mg_buf_t *b = mg_item_buf(it);
+  mg_counter_add(mt, &hi->rf, 1);
+  mg_counter_add(mt, &hi->ro, b->len);
+  bool match = false;
+  if (hi->expr) {
+    compiled_t *c = program(n, hi, b->linktype);
+    if (c && c->ok) {
+      u_int r = bpf_filter(c->prog.bf_insns, b->data, b->wirelen, b->len);
+      match = r != 0;
+      if (match && r < b->len) { /* the program asked for fewer bytes */
+        b = mg_item_writable(it);
+        b->len = r;
+      }
+    } else
+      mg_counter_add(mt, &hi->errors, 1);
+  }
+  if (match) {
+    mg_counter_add(mt, &hi->rmf, 1);
+    mg_counter_add(mt, &hi->rmo, b->len);
+  }
+  mg_hook_t *dest = match ? hi->hmatch : hi->hnomatch;
+  if (!dest) {
+    mg_drop(it, MG_DROP_POLICY);
+    return 0;
+  }
+  hinfo_t *di = info(dest);
+  if (di) {
+    mg_counter_add(mt, &di->xf, 1);
+    mg_counter_add(mt, &di->xo, b->len);
+  }
+  return mg_forward(dest, it);
+}
+
+static mg_hook_t *named_hook(mg_node_t *n, const mg_value_t *args, const char *k) {
+  const char *name = NULL;
+  if (!mg_map_str(args, k, &name)) return NULL;
+  if (!name) {
+    mg_error(-EINVAL, "bpf: this command needs { %s=\"name\" }", k);
+    return NULL;
+  }
+  mg_hook_t *h = mg_node_hook(n, name);
+  if (!h) mg_error(-ENOENT, "bpf has no hook '%s'", name);
+  return h;
+}
+
+static int setprogram(mg_node_t *n, const mg_value_t *a) {
+  const char *expr = NULL, *m = NULL, *nm = NULL;
+  if (!a || a->type != MG_MAP)
+    return mg_error(-EINVAL, "setprogram takes { thisHook= ifMatch= ifNotMatch= expr= }");
+  mg_hook_t *h = named_hook(n, a, "thisHook");
+  if (!h) return -EINVAL;
+  if (!mg_map_str(a, "expr", &expr) || !mg_map_str(a, "ifMatch", &m) ||
+      !mg_map_str(a, "ifNotMatch", &nm))
+    return -EINVAL;
+  if (!expr) expr = "";
+  /* check the expression now, on Ethernet, so that a typo is an error
+  ** here and not a silent no-match later (link types are checked when
+  ** packets of them arrive) */
+  pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
+  struct bpf_program p;
+  if (pcap_compile(dead, &p, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+    pcap_t *raw = pcap_open_dead(DLT_RAW, 262144);
+    bool ok = pcap_compile(raw, &p, expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    if (ok) pcap_freecode(&p);
+    pcap_close(raw);
+    if (!ok) {
+      int rc = mg_error(-EINVAL, "bpf: bad expression '%s': %s", expr, pcap_geterr(dead));
+      pcap_close(dead);
+      return rc;
+    }
+  } else
+    pcap_freecode(&p);
+  pcap_close(dead);
+  hinfo_t *hi = info(h);
+  forget_programs(hi);
+  free(hi->expr);
+  free(hi->match);
+  free(hi->nomatch);
+  hi->expr = mg_strdup(expr);
+  hi->match = m && *m ? mg_strdup(m) : NULL;
+  hi->nomatch = nm && *nm ? mg_strdup(nm) : NULL;
+  hi->warned = false;
+  resolve(n);
+  return 0;
+}
+
+static mg_value_t *stats(hinfo_t *hi) {
+  mg_value_t *v = mg_map();
+  mg_map_set(v, "recvFrames", mg_int((int64_t)mg_counter_get(&hi->rf)));
+  mg_map_set(v, "recvOctets", mg_int((int64_t)mg_counter_get(&hi->ro)));
+  mg_map_set(v, "recvMatchFrames", mg_int((int64_t)mg_counter_get(&hi->rmf)));
+  mg_map_set(v, "recvMatchOctets", mg_int((int64_t)mg_counter_get(&hi->rmo)));
+  mg_map_set(v, "xmitFrames", mg_int((int64_t)mg_counter_get(&hi->xf)));
+  mg_map_set(v, "xmitOctets", mg_int((int64_t)mg_counter_get(&hi->xo)));
+  mg_map_set(v, "errors", mg_int((int64_t)mg_counter_get(&hi->errors)));
+  return v;
+}
+
+static int bpf_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
+                      mg_value_t **reply) {
+  (void)last;
+  if (m->cmd == BPF_SETPROGRAM) return setprogram(n, m->args);
+  mg_hook_t *h = named_hook(n, m->args, "hook");
+  if (!h) return -EINVAL;
+  hinfo_t *hi = info(h);
+  switch (m->cmd) {
+  case BPF_GETPROGRAM: {
+    mg_value_t *v = mg_map();
+    mg_map_set(v, "thisHook", mg_str(mg_hook_name(h)));
+    mg_map_set(v, "ifMatch", mg_str(hi->match ? hi->match : ""));
+    mg_map_set(v, "ifNotMatch", mg_str(hi->nomatch ? hi->nomatch : ""));
+    mg_map_set(v, "expr", mg_str(hi->expr ? hi->expr : ""));
+    *reply = v;
+    return 0;
+  }
+  default:
+    if (m->cmd != BPF_CLRSTATS) *reply = stats(hi);
+    if (m->cmd != BPF_GETSTATS) {
+      mg_counter_t *cs[] = {&hi->rf, &hi->ro, &hi->rmf, &hi->rmo, &hi->xf, &hi->xo, &hi->errors};
+      for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) mg_counter_clear(cs[i]);
+    }
+    return 0;
+  }
+}
+
+static int bpf_constructor(mg_node_t *n) {
+  ((bpf_t *)mg_node_priv(n))->mt = mg_node_mt(n);
+  return 0;
+}
+
+static int bpf_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
+  (void)n; (void)name;
+  hinfo_t *hi = mg_calloc(1, sizeof *hi);
+  pthread_mutex_init(&hi->mu, NULL);
+  mg_hook_set_priv(h, hi);
+  return 0;
+}
+
+static int bpf_connect(mg_hook_t *h) {
+  resolve(mg_hook_node(h));
+  return 0;
+}
+
+static void bpf_disconnect(mg_hook_t *h) {
+  hinfo_t *hi = info(h);
+  mg_node_t *n = mg_hook_node(h);
+  mg_hook_set_priv(h, NULL);
+  resolve(n); /* the hook is off the list: nothing points at it now */
+  forget_programs(hi);
+  free(hi->expr);
+  free(hi->match);
+  free(hi->nomatch);
+  pthread_mutex_destroy(&hi->mu);
+  free(hi);
+  if (mg_node_numhooks(n) == 0 && mg_node_valid(n)) mg_node_rmself(n);
+}
+
+static const mg_cmd_t bpf_cmds[] = {
+  {"setprogram", BPF_SETPROGRAM, 0,
+   "{ thisHook=\"in\" ifMatch=\"yes\" ifNotMatch=\"no\" expr=\"udp\" }",
+   "filter data arriving on a hook"},
+  {"getprogram", BPF_GETPROGRAM, MG_CMD_READONLY, "{ hook=\"in\" }",
+   "a hook's program and destinations"},
+  {"getstats", BPF_GETSTATS, MG_CMD_READONLY, "{ hook=\"in\" }", "a hook's counters"},
+  {"clrstats", BPF_CLRSTATS, 0, "{ hook=\"in\" }", "zero a hook's counters"},
+  {"getclrstats", BPF_GETCLRSTATS, 0, "{ hook=\"in\" }",
+   "a hook's counters, then zero them"},
+  {NULL, 0, 0, NULL, NULL}};
+
+const mg_type_t mg_type_bpf = {
+  .name = "bpf",
+  .doc = "Sends data out of one hook or another by a tcpdump expression\n"
+         "per input hook (libpcap compiles it for each link type).",
+  .priv_size = sizeof(bpf_t),
+  .constructor = bpf_constructor,
+  .newhook = bpf_newhook,
+  .connect = bpf_connect,
+  .rcvdata = bpf_rcvdata,
+  .rcvmsg = bpf_rcvmsg,
+  .disconnect = bpf_disconnect,
+  .cmds = bpf_cmds,
+};

@@ -1,0 +1,602 @@
+/*
+** pcap.c -- packets from a capture file or a live interface, by libpcap.
+**
+** HOOKS     out: every packet read.
+** MESSAGES  open { file="x.pcap" | iface="eth0", filter="udp", snaplen=N,
+**                  promisc=true, speed="top"|"original", multiplier=X,
+**                  pps=N, mbps=M, loop=N, loopdelay=S, count=N,
+**                  duration=S, burst=N, bufsize=BYTES }
+**             -> { linktype linkname snaplen precision }
+**           start, stop, close; getstats -> { packets bytes drops ifdrops
+**           loops running done deviation={ n mean_ns max_ns } }; clrstats.
+**
+** A file is read in bursts: each burst is a function item the node sends
+** itself, a continuation rather than a thread.  Packets are lent to the
+** items that run at once (libpcap's buffer is good until the next read)
+** and copied only when one must be queued.  At top speed the node drives
+** the engine's virtual clock, if it has one, from packet timestamps;
+** paced timing is scheduled against one origin per loop so that long
+** replays do not drift.  A live interface is non-blocking and read when
+** libuv finds its descriptor readable.  Methods run on the loop thread
+** (uv handles live there).
+*/
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "builtin.h"
+
+enum { SPEED_TOP, SPEED_ORIGINAL, SPEED_PPS, SPEED_MBPS };
+enum { PCAP_OPEN = 1, PCAP_START, PCAP_STOP, PCAP_CLOSE, PCAP_GETSTATS,
+       PCAP_CLRSTATS };
+
+typedef struct src {
+  mg_node_t *node;
+  mg_hook_t *out;
+  pcap_t *p;
+  FILE *fp;
+  char *file, *iface, *filter;
+  bool live, running, done, nsec, held;
+  long fsize;
+  int linktype, snaplen;
+  /* timing */
+  int speed;
+  double mult, pps, mbps;
+  int64_t origin;         /* monotonic ns at the start of this loop */
+  int64_t first_ts;       /* timestamp of this loop's first packet */
+  uint64_t n_loop;        /* packets sent in this loop */
+  uint64_t bits_loop;
+  struct pcap_pkthdr *hdr;
+  const u_char *data;
+  bool pending;           /* hdr/data read, waiting for its time */
+  /* limits */
+  uint32_t loops, loop_no;
+  int64_t loopdelay, duration, started;
+  uint64_t count;
+  uint32_t burst;
+  int bufsize;
+  mg_callout_t co;
+  uv_poll_t *poll;
+  /* counters */
+  uint64_t packets, bytes, dev_n;
+  int64_t dev_sum, dev_max;
+  char err[PCAP_ERRBUF_SIZE];
+} src_t;
+
+static int64_t mono(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* {====================================================== opening */
+/* The file's own precision: a nanosecond pcap says so in its magic; a
+** pcapng, in if_tsresol of its first interface. */
+static bool file_is_nsec(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return false;
+  uint8_t b[4096];
+  size_t n = fread(b, 1, sizeof b, f);
+  fclose(f);
+  if (n < 4) return false;
+  uint32_t m = (uint32_t)b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+  if (m == 0xa1b23c4d || m == 0x4d3cb2a1) return true;
+  if (m != 0x0a0d0d0a || n < 28) return false;
+  bool le = b[8] == 0x4d; /* byte-order magic 0x1a2b3c4d */
+#define U32(p) (le ? (uint32_t)(p)[0] | (p)[1] << 8 | (p)[2] << 16 | (uint32_t)(p)[3] << 24 \
+                   : (uint32_t)(p)[0] << 24 | (p)[1] << 16 | (p)[2] << 8 | (p)[3])
+#define U16(p) (le ? (uint16_t)((p)[0] | (p)[1] << 8) : (uint16_t)((p)[0] << 8 | (p)[1]))
+  size_t off = 0;
+  while (off + 12 <= n) {
+    uint32_t type = U32(b + off), len = U32(b + off + 4);
+    if (len < 12 || off + len > n) return false;
+    if (type == 1) { /* interface description: options after 8 bytes */
+      size_t o = off + 16, end = off + len - 4;
+      while (o + 4 <= end) {
+        uint16_t code = U16(b + o), olen = U16(b + o + 2);
+        if (code == 0) break;
+        if (code == 9 && olen >= 1) {
+          uint8_t r = b[o + 4];
+          return (r & 0x80) ? (r & 0x7f) > 19 : r > 6;
+        }
+        o += 4 + ((olen + 3u) & ~3u);
+      }
+      return false;
+    }
+    off += len;
+  }
+  return false;
+#undef U32
+#undef U16
+}
+
+static void src_close(src_t *s) {
+  if (s->poll) {
+    uv_poll_stop(s->poll);
+    uv_close((uv_handle_t *)s->poll, (uv_close_cb)free);
+    s->poll = NULL;
+  }
+  if (s->p) pcap_close(s->p); /* closes s->fp too */
+  s->p = NULL;
+  s->fp = NULL;
+  s->pending = false;
+}
+
+static int apply_filter(src_t *s) {
+  if (!s->filter || !*s->filter) return 0;
+  struct bpf_program prog;
+  if (pcap_compile(s->p, &prog, s->filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
+    return mg_error(-EINVAL, "bad filter '%s': %s", s->filter, pcap_geterr(s->p));
+  int rc = pcap_setfilter(s->p, &prog);
+  pcap_freecode(&prog);
+  if (rc < 0)
+    return mg_error(-EINVAL, "cannot set filter '%s': %s", s->filter, pcap_geterr(s->p));
+  return 0;
+}
+
+static int open_file(src_t *s) {
+  s->fp = fopen(s->file, "rb");
+  if (!s->fp) return mg_error(-errno, "cannot open '%s': %s", s->file, strerror(errno));
+  if (fseek(s->fp, 0, SEEK_END) == 0) s->fsize = ftell(s->fp);
+  rewind(s->fp);
+  /* large reads: the stdio buffer is set before libpcap reads a byte */
+  setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+  s->p = pcap_fopen_offline_with_tstamp_precision(s->fp, PCAP_TSTAMP_PRECISION_NANO, s->err);
+  if (!s->p) {
+    fclose(s->fp);
+    s->fp = NULL;
+    return mg_error(-EINVAL, "cannot read '%s': %s", s->file, s->err);
+  }
+  s->nsec = file_is_nsec(s->file);
+  return apply_filter(s);
+}
+
+static int open_live(src_t *s) {
+  s->p = pcap_create(s->iface, s->err);
+  if (!s->p) return mg_error(-ENODEV, "cannot capture on '%s': %s", s->iface, s->err);
+  pcap_set_snaplen(s->p, s->snaplen ? s->snaplen : 262144);
+  pcap_set_promisc(s->p, 1);
+  pcap_set_immediate_mode(s->p, 1);
+  pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_NANO);
+  if (s->bufsize) pcap_set_buffer_size(s->p, s->bufsize);
+  int rc = pcap_activate(s->p);
+  if (rc < 0) {
+    const char *why = rc == PCAP_ERROR_NO_SUCH_DEVICE ? "no such interface"
+                      : rc == PCAP_ERROR_PERM_DENIED  ? "permission denied"
+                                                      : pcap_statustostr(rc);
+    int code = rc == PCAP_ERROR_PERM_DENIED ? -EPERM : -ENODEV;
+    mg_error(code, "cannot capture on '%s': %s (%s)", s->iface, why, pcap_geterr(s->p));
+    pcap_close(s->p);
+    s->p = NULL;
+    return code;
+  }
+  if (pcap_setnonblock(s->p, 1, s->err) < 0) {
+    mg_error(-EIO, "cannot capture on '%s': %s", s->iface, s->err);
+    pcap_close(s->p);
+    s->p = NULL;
+    return -EIO;
+  }
+  s->nsec = pcap_get_tstamp_precision(s->p) == PCAP_TSTAMP_PRECISION_NANO;
+  return apply_filter(s);
+}
+/* }====================================================== */
+
+/* {====================================================== sending */
+static void hold(src_t *s, bool on) {
+  if (on == s->held) return;
+  mg_engine_hold(mg_node_engine(s->node), on ? 1 : -1);
+  s->held = on;
+}
+
+static void finish(src_t *s) {
+  s->running = false;
+  s->done = true;
+  hold(s, false);
+  mg_callout_stop(&s->co);
+  if (s->poll) uv_poll_stop(s->poll);
+}
+
+static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) {
+  mg_node_t *n = s->node;
+  /* opened for nanoseconds: libpcap puts them in tv_usec, whatever the file */
+  int64_t ts = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
+  s->packets++;
+  s->bytes += h->caplen;
+  s->n_loop++;
+  s->bits_loop += (uint64_t)h->len * 8;
+  mg_engine_t *e = mg_node_engine(n);
+  if (s->speed == SPEED_TOP && !s->live && mg_clock_mode(e) == MG_CLOCK_VIRTUAL)
+    mg_clock_advance(e, ts);
+  if (!s->out) return;
+  mg_buf_t *b = mg_buf_new(0);
+  mg_buf_lend(b, d, h->caplen);
+  b->wirelen = h->len;
+  b->ts = ts;
+  b->linktype = (uint16_t)s->linktype;
+  if (s->nsec) b->flags |= MG_BUF_NSEC;
+  mg_forward(s->out, mg_data_new(n, b));
+}
+
+static void dispatch_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *d) {
+  emit((src_t *)arg, h, d);
+}
+
+static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b);
+
+static void again(src_t *s, int64_t wait_ns) {
+  if (wait_ns > 1500000) /* a callout, ms-grained: wake a little early */
+    mg_callout_reset(&s->co, s->node, wait_ns - 1000000, burst_fn, s, 0);
+  else /* near: go round the work list again */
+    mg_send_fn(s->node, NULL, burst_fn, s, 0, MG_QUEUE);
+}
+
+/* When the packet in hand is due, by the chosen speed, in monotonic ns. */
+static int64_t due(src_t *s) {
+  int64_t ts = (int64_t)s->hdr->ts.tv_sec * 1000000000 + s->hdr->ts.tv_usec;
+  if (s->n_loop == 0) s->first_ts = ts;
+  switch (s->speed) {
+  case SPEED_ORIGINAL: {
+    int64_t rel = ts - s->first_ts;
+    if (rel < 0) rel = 0; /* a capture that goes back in time: at once */
+    return s->origin + (int64_t)((double)rel / s->mult);
+  }
+  case SPEED_PPS:
+    return s->origin + (int64_t)((double)s->n_loop * 1e9 / s->pps);
+  case SPEED_MBPS:
+    return s->origin + (int64_t)((double)s->bits_loop * 1e3 / s->mbps);
+  default:
+    return 0;
+  }
+}
+
+static bool limits_reached(src_t *s) {
+  if (s->count && s->packets >= s->count) return true;
+  if (s->duration && mono() - s->started >= s->duration) return true;
+  return false;
+}
+
+/* The end of the file: again from the start, or done. */
+static void end_of_loop(src_t *s) {
+  s->loop_no++;
+  if (s->loops && s->loop_no >= s->loops) {
+    finish(s);
+    return;
+  }
+  src_close(s);
+  if (open_file(s)) {
+    mg_log(mg_node_engine(s->node), MG_LOG_ERR, "pcap [%x]: %s", mg_node_id(s->node),
+           mg_errmsg());
+    finish(s);
+    return;
+  }
+  s->n_loop = s->bits_loop = 0;
+  s->origin = mono() + s->loopdelay;
+  again(s, s->loopdelay);
+}
+
+static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
+  (void)h; (void)a; (void)x;
+  src_t *s = mg_node_priv(n);
+  if (!s->running || !s->p) return 0;
+  mg_engine_t *e = mg_node_engine(n);
+  /* back-pressure: let the queues drain before adding more */
+  if (mg_engine_backlog(e) > mg_engine_queue_limit(e) / 2) {
+    again(s, 0);
+    return 0;
+  }
+  if (s->live) {
+    int got = pcap_dispatch(s->p, (int)s->burst, dispatch_cb, (u_char *)s);
+    if (got < 0) {
+      mg_log(e, MG_LOG_ERR, "pcap [%x] on %s: %s", mg_node_id(n), s->iface,
+             pcap_geterr(s->p));
+      finish(s);
+    } else if (limits_reached(s))
+      finish(s);
+    else if ((uint32_t)got == s->burst)
+      again(s, 0); /* more may be waiting: read on without the poll */
+    return 0;
+  }
+  if (s->speed == SPEED_TOP && !s->count) {
+    int got = pcap_dispatch(s->p, (int)s->burst, dispatch_cb, (u_char *)s);
+    if (got == 0 || got == PCAP_ERROR_BREAK) end_of_loop(s);
+    else if (got < 0) {
+      mg_log(e, MG_LOG_ERR, "pcap [%x]: reading '%s': %s", mg_node_id(n), s->file,
+             pcap_geterr(s->p));
+      finish(s);
+    } else if (s->duration && limits_reached(s))
+      finish(s);
+    else
+      again(s, 0);
+    return 0;
+  }
+  for (uint32_t i = 0; i < s->burst; i++) {
+    if (limits_reached(s)) {
+      finish(s);
+      return 0;
+    }
+    if (!s->pending) {
+      int rc = pcap_next_ex(s->p, &s->hdr, &s->data);
+      if (rc == PCAP_ERROR_BREAK) {
+        end_of_loop(s);
+        return 0;
+      }
+      if (rc < 0) {
+        mg_log(e, MG_LOG_ERR, "pcap [%x]: reading '%s': %s", mg_node_id(n), s->file,
+               pcap_geterr(s->p));
+        finish(s);
+        return 0;
+      }
+      s->pending = true;
+    }
+    if (s->speed != SPEED_TOP) {
+      int64_t when = due(s), now = mono();
+      if (when > now) {
+        again(s, when - now);
+        return 0;
+      }
+      int64_t late = now - when;
+      s->dev_n++;
+      s->dev_sum += late;
+      if (late > s->dev_max) s->dev_max = late;
+    }
+    s->pending = false;
+    emit(s, s->hdr, s->data);
+  }
+  again(s, 0);
+  return 0;
+}
+
+static void on_readable(uv_poll_t *poll, int status, int events) {
+  (void)events;
+  src_t *s = poll->data;
+  if (status < 0) {
+    mg_log(mg_node_engine(s->node), MG_LOG_ERR, "pcap [%x] on %s: %s",
+           mg_node_id(s->node), s->iface, uv_strerror(status));
+    finish(s);
+    return;
+  }
+  mg_send_fn(s->node, NULL, burst_fn, s, 0, 0);
+}
+/* }====================================================== */
+
+/* {====================================================== messages */
+static int get_num(const mg_value_t *args, const char *k, double *out) {
+  mg_value_t *v = mg_map_get(args, k);
+  if (!v || v->type == MG_NIL) return 0;
+  if (v->type == MG_INT) *out = (double)v->u.i;
+  else if (v->type == MG_NUM) *out = v->u.n;
+  else return mg_error(-EINVAL, "open: '%s' must be a number", k);
+  if (*out < 0) return mg_error(-EINVAL, "open: '%s' cannot be negative", k);
+  return 0;
+}
+
+static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
+  if (!a || a->type != MG_MAP)
+    return mg_error(-EINVAL, "open takes { file=\"x.pcap\" } or { iface=\"eth0\" }");
+  const char *file = NULL, *iface = NULL, *filter = NULL, *speed = NULL;
+  if (!mg_map_str(a, "file", &file) || !mg_map_str(a, "iface", &iface) ||
+      !mg_map_str(a, "filter", &filter) || !mg_map_str(a, "speed", &speed))
+    return -EINVAL;
+  if (!file == !iface)
+    return mg_error(-EINVAL, "open takes either a file or an iface");
+  double snaplen = 0, mult = 0, pps = 0, mbps = 0, loops = 1, delay = 0,
+         count = 0, duration = 0, burst = 64, bufsize = 0;
+  int rc;
+  if ((rc = get_num(a, "snaplen", &snaplen)) || (rc = get_num(a, "multiplier", &mult)) ||
+      (rc = get_num(a, "pps", &pps)) || (rc = get_num(a, "mbps", &mbps)) ||
+      (rc = get_num(a, "loop", &loops)) || (rc = get_num(a, "loopdelay", &delay)) ||
+      (rc = get_num(a, "count", &count)) || (rc = get_num(a, "duration", &duration)) ||
+      (rc = get_num(a, "burst", &burst)) || (rc = get_num(a, "bufsize", &bufsize)))
+    return rc;
+  int sp = SPEED_TOP, chosen = 0;
+  if (speed) {
+    if (!strcmp(speed, "original")) sp = SPEED_ORIGINAL;
+    else if (strcmp(speed, "top"))
+      return mg_error(-EINVAL, "open: speed is \"top\" or \"original\", not \"%s\"", speed);
+    chosen++;
+  }
+  if (mult > 0) sp = SPEED_ORIGINAL, chosen++;
+  if (pps > 0) sp = SPEED_PPS, chosen++;
+  if (mbps > 0) sp = SPEED_MBPS, chosen++;
+  if (chosen > 1)
+    return mg_error(-EINVAL, "open: choose one of speed, multiplier, pps and mbps");
+  if (burst < 1 || burst > 65536) return mg_error(-EINVAL, "open: burst is 1 to 65536");
+  if (iface && sp != SPEED_TOP)
+    return mg_error(-EINVAL, "open: a live interface has no replay speed");
+  src_close(s);
+  finish(s);
+  free(s->file);
+  free(s->iface);
+  free(s->filter);
+  s->file = file ? mg_strdup(file) : NULL;
+  s->iface = iface ? mg_strdup(iface) : NULL;
+  s->filter = filter ? mg_strdup(filter) : NULL;
+  s->live = iface != NULL;
+  s->snaplen = (int)snaplen;
+  s->bufsize = (int)bufsize;
+  s->speed = sp;
+  s->mult = mult > 0 ? mult : 1;
+  s->pps = pps;
+  s->mbps = mbps;
+  s->loops = (uint32_t)loops;
+  s->loopdelay = (int64_t)(delay * 1e9);
+  s->count = (uint64_t)count;
+  s->duration = (int64_t)(duration * 1e9);
+  s->burst = (uint32_t)burst;
+  s->done = false;
+  rc = s->live ? open_live(s) : open_file(s);
+  if (rc) {
+    src_close(s);
+    return rc;
+  }
+  s->linktype = pcap_datalink(s->p);
+  if (!s->live) s->snaplen = pcap_snapshot(s->p);
+  mg_value_t *r = mg_map();
+  mg_map_set(r, "linktype", mg_int(s->linktype));
+  const char *ln = pcap_datalink_val_to_name(s->linktype);
+  mg_map_set(r, "linkname", mg_str(ln ? ln : "?"));
+  mg_map_set(r, "snaplen", mg_int(s->snaplen));
+  mg_map_set(r, "precision", mg_str(s->nsec ? "nano" : "micro"));
+  *reply = r;
+  return 0;
+}
+
+static int src_start(src_t *s) {
+  if (!s->p) return mg_error(-ENOTCONN, "start: nothing open (send open first)");
+  if (s->running) return 0;
+  s->running = true;
+  s->done = false;
+  s->loop_no = 0;
+  s->n_loop = s->bits_loop = 0;
+  s->started = s->origin = mono();
+  if (s->live) {
+    mg_engine_t *e = mg_node_engine(s->node);
+    if (!s->poll) {
+      int fd = pcap_get_selectable_fd(s->p);
+      if (fd < 0) return mg_error(-EIO, "start: '%s' has no descriptor to poll", s->iface);
+      s->poll = mg_calloc(1, sizeof *s->poll);
+      uv_poll_init(mg_engine_loop(e), s->poll, fd);
+      s->poll->data = s;
+    }
+    uv_poll_start(s->poll, UV_READABLE, on_readable);
+    if (s->duration) /* a live capture with a time limit: a callout ends it */
+      mg_callout_reset(&s->co, s->node, s->duration, burst_fn, s, 0);
+    return 0;
+  }
+  hold(s, true); /* a replay waiting for its next packet is still work */
+  mg_send_fn(s->node, NULL, burst_fn, s, 0, MG_QUEUE);
+  return 0;
+}
+
+static mg_value_t *src_stats(src_t *s) {
+  mg_value_t *v = mg_map();
+  mg_map_set(v, "packets", mg_int((int64_t)s->packets));
+  mg_map_set(v, "bytes", mg_int((int64_t)s->bytes));
+  int64_t drops = 0, ifdrops = 0;
+  struct pcap_stat ps;
+  if (s->live && s->p && pcap_stats(s->p, &ps) == 0) {
+    drops = ps.ps_drop;
+    ifdrops = ps.ps_ifdrop;
+  }
+  mg_map_set(v, "drops", mg_int(drops));
+  mg_map_set(v, "ifdrops", mg_int(ifdrops));
+  mg_map_set(v, "loops", mg_int(s->loop_no));
+  /* how far through the file, for progress bars */
+  double progress = 0;
+  if (!s->live && s->fp && s->fsize > 0) {
+    long pos = ftell(s->fp);
+    if (pos > 0) progress = (double)pos / (double)s->fsize;
+    if (progress > 1) progress = 1;
+  }
+  if (s->done) progress = 1;
+  mg_map_set(v, "progress", mg_num(progress));
+  mg_map_set(v, "running", mg_bool(s->running));
+  mg_map_set(v, "done", mg_bool(s->done));
+  mg_value_t *d = mg_map();
+  mg_map_set(d, "n", mg_int((int64_t)s->dev_n));
+  mg_map_set(d, "mean_ns", mg_int(s->dev_n ? s->dev_sum / (int64_t)s->dev_n : 0));
+  mg_map_set(d, "max_ns", mg_int(s->dev_max));
+  mg_map_set(v, "deviation", d);
+  return v;
+}
+
+static int src_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
+                      mg_value_t **reply) {
+  (void)last;
+  src_t *s = mg_node_priv(n);
+  switch (m->cmd) {
+  case PCAP_OPEN: return src_open(s, m->args, reply);
+  case PCAP_START: return src_start(s);
+  case PCAP_STOP:
+    if (s->running) {
+      s->running = false;
+      hold(s, false);
+      mg_callout_stop(&s->co);
+      if (s->poll) uv_poll_stop(s->poll);
+    }
+    return 0;
+  case PCAP_CLOSE:
+    finish(s);
+    src_close(s);
+    return 0;
+  case PCAP_GETSTATS:
+    *reply = src_stats(s);
+    return 0;
+  case PCAP_CLRSTATS:
+    s->packets = s->bytes = s->dev_n = 0;
+    s->dev_sum = s->dev_max = 0;
+    return 0;
+  }
+  return mg_error(-ENOSYS, "pcap: unknown command '%s'", m->cmdstr);
+}
+/* }====================================================== */
+
+static int src_constructor(mg_node_t *n) {
+  src_t *s = mg_node_priv(n);
+  s->node = n;
+  s->burst = 64;
+  mg_callout_init(&s->co);
+  return 0;
+}
+
+static int src_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
+  src_t *s = mg_node_priv(n);
+  if (strcmp(name, "out"))
+    return mg_error(-EINVAL, "pcap has one hook, 'out', not '%s'", name);
+  s->out = h;
+  return 0;
+}
+
+static void src_disconnect(mg_hook_t *h) {
+  src_t *s = mg_node_priv(mg_hook_node(h));
+  if (s->out == h) s->out = NULL;
+}
+
+static void src_shutdown(mg_node_t *n) {
+  src_t *s = mg_node_priv(n);
+  finish(s);
+  src_close(s);
+  free(s->file);
+  free(s->iface);
+  free(s->filter);
+}
+
+static void src_status(mg_node_t *n, mg_sbuf_t *out) {
+  src_t *s = mg_node_priv(n);
+  mg_sbuf_printf(out, "%s %s: %s, %llu packets, %llu bytes",
+                 s->live ? "interface" : "file",
+                 s->live ? (s->iface ? s->iface : "-") : (s->file ? s->file : "-"),
+                 s->running ? "running" : s->done ? "done" : s->p ? "open" : "closed",
+                 (unsigned long long)s->packets, (unsigned long long)s->bytes);
+}
+
+static const mg_cmd_t src_cmds[] = {
+  {"open", PCAP_OPEN, 0,
+   "{ file=\"x.pcap\" | iface=\"eth0\" filter=\"udp\" speed=\"original\" ... }",
+   "open a capture file or interface"},
+  {"start", PCAP_START, 0, "", "start sending packets"},
+  {"stop", PCAP_STOP, 0, "", "stop sending (start goes on from here)"},
+  {"close", PCAP_CLOSE, 0, "", "close the file or interface"},
+  {"getstats", PCAP_GETSTATS, MG_CMD_READONLY, "",
+   "packets, bytes, drops, loops, timing deviation"},
+  {"clrstats", PCAP_CLRSTATS, 0, "", "zero the counters"},
+  {NULL, 0, 0, NULL, NULL}};
+
+const mg_type_t mg_type_pcap = {
+  .name = "pcap",
+  .doc = "Packets from a capture file (pcap, pcapng) or a live interface,\n"
+         "out of hook 'out'; replay at top speed, original timing, a\n"
+         "multiplier, a packet or bit rate; loops; a BPF filter.",
+  .priv_size = sizeof(src_t),
+  .flags = MG_TF_LOOP_ONLY,
+  .constructor = src_constructor,
+  .newhook = src_newhook,
+  .rcvmsg = src_rcvmsg,
+  .disconnect = src_disconnect,
+  .shutdown = src_shutdown,
+  .status = src_status,
+  .cmds = src_cmds,
+};
