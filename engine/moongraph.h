@@ -130,7 +130,9 @@ typedef struct mg_tag {
 enum {
   MG_BUF_LENT = 1,   /* bytes borrowed from the sender (see mg_buf_lend) */
   MG_BUF_POOLED = 2,
-  MG_BUF_NSEC = 4    /* the timestamp came with nanosecond precision */
+  MG_BUF_NSEC = 4,   /* the timestamp came with nanosecond precision */
+  MG_BUF_SWAPPED = 8, /* read from a file of the other byte order */
+  MG_BUF_RAWTS = 16   /* the file's fraction was out of range: see raw_ts */
 };
 
 struct mg_buf {
@@ -143,6 +145,9 @@ struct mg_buf {
   _Atomic uint32_t refs;
   uint8_t *head; /* start of storage; data - head is the headroom */
   uint32_t cap;  /* bytes of storage from head */
+  /* seconds and fraction exactly as a capture file had them, when they
+  ** were not a valid time (so that writing the file back keeps them) */
+  uint32_t raw_sec, raw_frac;
   mg_tag_t tags[MG_BUF_MAXTAGS];
 };
 

@@ -219,7 +219,9 @@ mg_buf_t *mg_buf_copy(const mg_buf_t *b) {
   c->linktype = b->linktype;
   c->port = b->port;
   c->ntags = b->ntags;
-  c->flags |= b->flags & MG_BUF_NSEC;
+  c->flags |= b->flags & (MG_BUF_NSEC | MG_BUF_SWAPPED | MG_BUF_RAWTS);
+  c->raw_sec = b->raw_sec;
+  c->raw_frac = b->raw_frac;
   memcpy(c->tags, b->tags, sizeof c->tags);
   return c;
 }

@@ -16,6 +16,7 @@
 */
 #include <pcap/pcap.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ enum { BPF_SETPROGRAM = 1, BPF_GETPROGRAM, BPF_GETSTATS, BPF_CLRSTATS,
 
 typedef struct {
   int linktype;
-  bool ok;
+  bool swapped, ok;
   struct bpf_program prog;
 } compiled_t;
 
@@ -64,20 +65,58 @@ static void resolve(mg_node_t *n) {
   }
 }
 
+/* A handle to compile with, as if reading a capture file of this link
+** type and byte order: libpcap's code for some link types (BSD loopback's
+** address family, say) depends on both, as tcpdump's does when it reads a
+** file.  The file is 24 bytes in memory, its header made by libpcap. */
+static pcap_t *compiler(int linktype, bool swapped, char *err) {
+  char *mem = NULL;
+  size_t len = 0;
+  FILE *w = open_memstream(&mem, &len);
+  pcap_t *dead = pcap_open_dead(linktype, 262144);
+  pcap_dumper_t *d = dead && w ? pcap_dump_fopen(dead, w) : NULL;
+  if (d) pcap_dump_close(d); /* closes w */
+  else if (w) fclose(w);
+  if (dead) pcap_close(dead);
+  pcap_t *p = NULL;
+  if (d && len >= 24) {
+    if (swapped) { /* the same header as the other kind of machine writes */
+      static const uint8_t field[] = {0, 4, 4, 2, 6, 2, 8, 4, 12, 4, 16, 4, 20, 4};
+      for (size_t f = 0; f < sizeof field; f += 2)
+        for (int i = 0; i < field[f + 1] / 2; i++) {
+          char t = mem[field[f] + i];
+          mem[field[f] + i] = mem[field[f] + field[f + 1] - 1 - i];
+          mem[field[f] + field[f + 1] - 1 - i] = t;
+        }
+    }
+    FILE *r = fmemopen(mem, len, "rb");
+    p = r ? pcap_fopen_offline(r, err) : NULL;
+    if (!p && r) fclose(r);
+  }
+  if (!p) p = pcap_open_dead(linktype, 262144); /* the live rules, then */
+  free(mem); /* libpcap has read the header */
+  return p;
+}
+
 /* The program for this link type, compiled the first time it is met. */
-static compiled_t *program(mg_node_t *n, hinfo_t *hi, int linktype) {
+static compiled_t *program(mg_node_t *n, hinfo_t *hi, int linktype,
+                           bool swapped) {
   int np = atomic_load_explicit(&hi->nprogs, memory_order_acquire);
   for (int i = 0; i < np; i++)
-    if (hi->progs[i].linktype == linktype) return &hi->progs[i];
+    if (hi->progs[i].linktype == linktype && hi->progs[i].swapped == swapped)
+      return &hi->progs[i];
   pthread_mutex_lock(&hi->mu); /* readers may race to compile: one does */
   compiled_t *c = NULL;
   np = atomic_load(&hi->nprogs);
   for (int i = 0; i < np; i++)
-    if (hi->progs[i].linktype == linktype) c = &hi->progs[i];
+    if (hi->progs[i].linktype == linktype && hi->progs[i].swapped == swapped)
+      c = &hi->progs[i];
   if (!c && np < MAXLT) {
     c = &hi->progs[np];
     c->linktype = linktype;
-    pcap_t *dead = pcap_open_dead(linktype, 262144);
+    c->swapped = swapped;
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *dead = compiler(linktype, swapped, err);
     c->ok = dead && pcap_compile(dead, &c->prog, hi->expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
     if (!c->ok && !hi->warned) {
       mg_log(mg_node_engine(n), MG_LOG_WARN,
@@ -101,7 +140,7 @@ static int bpf_rcvdata(mg_hook_t *h, mg_item_t *it) {
   mg_counter_add(mt, &hi->ro, b->len);
   bool match = false;
   if (hi->expr) {
-    compiled_t *c = program(n, hi, b->linktype);
+    compiled_t *c = program(n, hi, b->linktype, b->flags & MG_BUF_SWAPPED);
     if (c && c->ok) {
       u_int r = bpf_filter(c->prog.bf_insns, b->data, b->wirelen, b->len);
       match = r != 0;

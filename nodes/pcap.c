@@ -41,6 +41,7 @@ typedef struct src {
   char *file, *iface, *filter;
   bool live, running, done, nsec, held;
   long fsize;
+  uint8_t bflags; /* MG_BUF_NSEC, MG_BUF_SWAPPED for every packet */
   int linktype, snaplen;
   /* timing */
   int speed;
@@ -54,7 +55,7 @@ typedef struct src {
   bool pending;           /* hdr/data read, waiting for its time */
   /* limits */
   uint32_t loops, loop_no;
-  int64_t loopdelay, duration, started;
+  int64_t loopdelay, duration, started, ended;
   uint64_t count;
   uint32_t burst;
   int bufsize;
@@ -192,6 +193,7 @@ static void hold(src_t *s, bool on) {
 }
 
 static void finish(src_t *s) {
+  if (s->running) s->ended = mono();
   s->running = false;
   s->done = true;
   hold(s, false);
@@ -216,7 +218,12 @@ static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) 
   b->wirelen = h->len;
   b->ts = ts;
   b->linktype = (uint16_t)s->linktype;
-  if (s->nsec) b->flags |= MG_BUF_NSEC;
+  b->flags |= s->bflags;
+  if (h->ts.tv_usec < 0 || h->ts.tv_usec >= 1000000000) { /* as the file said */
+    b->flags |= MG_BUF_RAWTS;
+    b->raw_sec = (uint32_t)h->ts.tv_sec;
+    b->raw_frac = (uint32_t)h->ts.tv_usec;
+  }
   mg_forward(s->out, mg_data_new(n, b));
 }
 
@@ -433,6 +440,8 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
     return rc;
   }
   s->linktype = pcap_datalink(s->p);
+  s->bflags = (uint8_t)((s->nsec ? MG_BUF_NSEC : 0) |
+                        (!s->live && pcap_is_swapped(s->p) ? MG_BUF_SWAPPED : 0));
   if (!s->live) s->snaplen = pcap_snapshot(s->p);
   mg_value_t *r = mg_map();
   mg_map_set(r, "linktype", mg_int(s->linktype));
@@ -494,6 +503,9 @@ static mg_value_t *src_stats(src_t *s) {
   if (s->done) progress = 1;
   mg_map_set(v, "progress", mg_num(progress));
   mg_map_set(v, "running", mg_bool(s->running));
+  int64_t end = s->running ? mono() : s->ended;
+  mg_map_set(v, "elapsed", mg_num(s->started && end > s->started
+                                       ? (double)(end - s->started) / 1e9 : 0));
   mg_map_set(v, "done", mg_bool(s->done));
   mg_value_t *d = mg_map();
   mg_map_set(d, "n", mg_int((int64_t)s->dev_n));
@@ -512,6 +524,7 @@ static int src_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
   case PCAP_START: return src_start(s);
   case PCAP_STOP:
     if (s->running) {
+      s->ended = mono();
       s->running = false;
       hold(s, false);
       mg_callout_stop(&s->co);

@@ -83,7 +83,15 @@ static int ng_packet(out_t *o, const mg_buf_t *b) {
 }
 /* }====================================================== */
 
+static int out_start(out_t *o, const mg_buf_t *b);
+
 static void out_close(out_t *o) {
+  /* told its link type but given no packet: still a valid, empty file */
+  if (o->file && !o->started && o->linktype >= 0) {
+    mg_buf_t none = {.linktype = (uint16_t)o->linktype,
+                     .flags = o->prec == 1 ? MG_BUF_NSEC : 0};
+    out_start(o, &none); /* the link type was checked at open */
+  }
   if (o->dump) {
     pcap_dump_flush(o->dump);
     pcap_dump_close(o->dump); /* closes o->fp */
@@ -95,6 +103,9 @@ static void out_close(out_t *o) {
   o->fp = NULL;
   o->dead = o->live = NULL;
   o->started = false;
+  free(o->file); /* closed is closed: a later packet is dropped */
+  free(o->iface);
+  o->file = o->iface = NULL;
 }
 
 /* The file is made at the first packet, which may tell what it holds. */
@@ -170,6 +181,10 @@ static int out_rcvdata(mg_hook_t *h, mg_item_t *it) {
       int64_t frac = b->ts % 1000000000;
       if (frac < 0) { frac += 1000000000; ph.ts.tv_sec--; }
       ph.ts.tv_usec = (suseconds_t)(o->prec ? frac : frac / 1000);
+      if ((b->flags & MG_BUF_RAWTS) && o->prec) { /* keep an odd stamp odd */
+        ph.ts.tv_sec = (time_t)b->raw_sec;
+        ph.ts.tv_usec = (suseconds_t)b->raw_frac;
+      }
       pcap_dump((u_char *)o->dump, &ph, b->data);
     }
   } else {
@@ -187,9 +202,18 @@ static int out_open(out_t *o, const mg_value_t *a) {
     return mg_error(-EINVAL, "open takes { file=\"out.pcap\" } or { iface=\"eth0\" }");
   const char *file = NULL, *iface = NULL, *format = NULL, *prec = NULL;
   int64_t linktype = -1, snaplen = 262144;
+  mg_value_t *lt = mg_map_get(a, "linktype");
+  if (lt && lt->type == MG_STR) { /* a name: "EN10MB", "RAW" */
+    linktype = pcap_datalink_name_to_val(lt->u.s.p);
+    if (linktype < 0)
+      return mg_error(-EINVAL, "open: unknown link type '%s'", lt->u.s.p);
+  } else if (!mg_map_int(a, "linktype", &linktype))
+    return -EINVAL;
+  if (linktype == 101) linktype = DLT_RAW; /* the file's number for it */
+  if (linktype > 0xffff) return mg_error(-EINVAL, "open: bad link type %lld", (long long)linktype);
   if (!mg_map_str(a, "file", &file) || !mg_map_str(a, "iface", &iface) ||
       !mg_map_str(a, "format", &format) || !mg_map_str(a, "precision", &prec) ||
-      !mg_map_int(a, "linktype", &linktype) || !mg_map_int(a, "snaplen", &snaplen))
+      !mg_map_int(a, "snaplen", &snaplen))
     return -EINVAL;
   if (!file == !iface) return mg_error(-EINVAL, "open takes either a file or an iface");
   int fmt = FMT_PCAP;
@@ -207,9 +231,6 @@ static int out_open(out_t *o, const mg_value_t *a) {
   }
   if (snaplen <= 0 || snaplen > 0x7fffffff) return mg_error(-EINVAL, "open: bad snaplen");
   out_close(o);
-  free(o->file);
-  free(o->iface);
-  o->file = o->iface = NULL;
   o->warned = false;
   o->format = fmt;
   o->linktype = (int)linktype;
@@ -271,12 +292,7 @@ static int out_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
   return 0;
 }
 
-static void out_shutdown(mg_node_t *n) {
-  out_t *o = mg_node_priv(n);
-  out_close(o);
-  free(o->file);
-  free(o->iface);
-}
+static void out_shutdown(mg_node_t *n) { out_close(mg_node_priv(n)); }
 
 static void out_status(mg_node_t *n, mg_sbuf_t *out) {
   out_t *o = mg_node_priv(n);

@@ -8,7 +8,7 @@ H.ptydrive = H.build .. "/spec/ptydrive"
 
 -- Run a shell command; its output (stdout and stderr) and exit code.
 function H.run(cmd)
-  local f = io.popen(cmd .. " 2>&1; echo \"@exit=$?\"")
+  local f = io.popen("{ " .. cmd .. "; } 2>&1; echo \"@exit=$?\"")
   local out = f:read("a")
   f:close()
   local code = tonumber(out:match("@exit=(%d+)%s*$"))

@@ -60,7 +60,7 @@ local function human(n)
   if n >= 1e9 then return string.format("%.2fG", n / 1e9) end
   if n >= 1e6 then return string.format("%.2fM", n / 1e6) end
   if n >= 1e3 then return string.format("%.1fk", n / 1e3) end
-  return string.format("%d", n)
+  return string.format("%d", math.floor(n))
 end
 
 local function clock()
@@ -118,7 +118,8 @@ return function(args)
     local rate = s.packets / secs
     if tty and not final then
       local frac = s.progress or 0
-      if o.loop and o.loop > 0 then frac = ((s.loops or 0) + frac) / o.loop end
+      if s.done then frac = 1
+      elseif o.loop and o.loop > 1 then frac = ((s.loops or 0) + frac) / o.loop end
       local width = 30
       local fill = math.floor(frac * width + 0.5)
       local eta = frac > 0 and secs * (1 - frac) / frac or 0
@@ -144,7 +145,8 @@ return function(args)
   g:run { ["until"] = "stopped" }
   g:msg("src:", "stop")
   if o.out then g:msg("sink:", "flush") end
-  local s, secs = report(true)
+  local s = report(true)
+  local secs = (s.elapsed and s.elapsed > 0) and s.elapsed or math.max(clock() - t0, 1e-9)
   if tty and last_line ~= "" then io.stdout:write("\n") end
   local sink = (o.out or o.iface) and g:msg("sink:", "getstats") or {}
   local drops = (s.drops or 0) + (s.ifdrops or 0) + (sink.drops or 0)

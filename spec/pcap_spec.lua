@@ -1,0 +1,319 @@
+-- Captures in and out: the pcap source and sink, the bpf node, timing,
+-- moongraph replay, and bad input of every kind.
+local mg = require "moongraph"
+local q = H.shell_quote
+local SAMPLE = H.root .. "/pcaps/sample.pcap"
+local GAPS = H.root .. "/pcaps/gaps.pcap"
+
+local function tcpdump_count(file, expr)
+  local out, code = H.run("tcpdump --count -r " .. q(file) .. (expr and (" " .. q(expr)) or "") ..
+    " 2>/dev/null")
+  return tonumber(out:match("(%d+) packets?")), code
+end
+
+-- src -> (filter?) -> hole; returns the engine with nodes "src:" and "sink:"
+local function source(file, opts, sinktype)
+  local g = H.engine()
+  assert(g:mkpeer(sinktype or "hole", "x", "ctl"))
+  assert(g:name(".:x", "sink"))
+  assert(g:mkpeer("sink:", "pcap", "in", "out"))
+  assert(g:name("sink:in", "src"))
+  assert(g:rmhook(".", "x"))
+  local o = { file = file }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local info, err = g:msg("src:", "open", o)
+  return g, info, err
+end
+
+describe("the pcap source", function()
+  it("reads a file and says what it holds", function()
+    local g, info = source(SAMPLE)
+    assert.same({ linktype = 1, linkname = "EN10MB", snaplen = 262144, precision = "micro" }, info)
+    assert.is_true(g:msg("src:", "start"))
+    g:run()
+    local s = g:msg("src:", "getstats")
+    assert.equal(300, s.packets)
+    assert.is_true(s.done)
+    assert.equal(1, s.progress)
+    assert.equal(300, g:msg("sink:", "getstats", { hook = "in" }).frames)
+    assert.equal(s.bytes, g:msg("sink:", "getstats", { hook = "in" }).octets)
+    assert.matches("file .*sample.pcap: done, 300 packets", g:status("src:"))
+    g:close()
+  end)
+
+  it("keeps nanoseconds, filters at the source, loops and stops at a count", function()
+    local g = H.engine()
+    g:define("ts", { constructor = function(node) node.ts = {} end,
+      rcvdata = function(node, item) node.ts[#node.ts + 1] = item:ts() end })
+    assert(g:mkpeer("ts", "t", "x"))
+    assert(g:mkpeer(".:t", "pcap", "in", "out"))
+    local info = g:msg(".:t.in", "open", { file = H.root .. "/pcaps/sample-ns.pcap" })
+    assert.equal("nano", info.precision)
+    assert(g:msg(".:t.in", "start"))
+    g:run()
+    local ts = g:node(".:t").ts
+    assert.equal(100, #ts)
+    assert.equal(1700000000 * 1000000000 + 100000, ts[2])
+    assert.equal(1, ts[3] % 1000) -- the odd nanosecond kept
+    g:close()
+    g = source(SAMPLE, { filter = "udp", loop = 3 })
+    g:msg("src:", "start")
+    g:run()
+    assert.equal(3 * tcpdump_count(SAMPLE, "udp"), g:msg("src:", "getstats").packets)
+    assert.equal(3, g:msg("src:", "getstats").loops)
+    g:close()
+    g = source(SAMPLE, { count = 42 })
+    g:msg("src:", "start")
+    g:run()
+    assert.equal(42, g:msg("src:", "getstats").packets)
+    g:close()
+  end)
+
+  it("drives a virtual clock from packet timestamps at top speed", function()
+    local g = H.engine { clock = "virtual" }
+    assert(g:mkpeer("hole", "x", "ctl"))
+    assert(g:name(".:x", "sink"))
+    assert(g:mkpeer("sink:", "pcap", "in", "out"))
+    assert(g:msg("sink:in", "open", { file = SAMPLE }))
+    local fired = 0
+    g:after(0.1, function() fired = fired + 1 end) -- 0.1 s into the capture
+    assert(g:msg("sink:in", "start"))
+    g:run()
+    assert.equal(1, fired)
+    assert.truthy(g:now() > 1700000000.1 and g:now() < 1700000001)
+    g:close()
+  end)
+
+  it("reports bad input clearly and keeps going", function()
+    local g, _, err = source("/nonexistent/x.pcap")
+    assert.matches("cannot open '/nonexistent/x.pcap': No such file or directory", err)
+    local notcap = H.tmpfile("this is not a capture file, just text\n")
+    _, err = g:msg("src:", "open", { file = notcap })
+    assert.matches("cannot read '.*': unknown file format", err)
+    _, err = g:msg("src:", "open", { file = SAMPLE, filter = "udp port" })
+    assert.matches("bad filter 'udp port': .*syntax error", err)
+    _, err = g:msg("src:", "open", { iface = "nosuchif0" })
+    assert.matches("cannot capture on 'nosuchif0'", err)
+    _, err = g:msg("src:", "open", { file = SAMPLE, speed = "warp" })
+    assert.matches("speed is \"top\" or \"original\"", err)
+    _, err = g:msg("src:", "open", { file = SAMPLE, pps = 10, mbps = 1 })
+    assert.matches("choose one of", err)
+    _, err = g:msg("src:", "open", {})
+    assert.matches("either a file or an iface", err)
+    _, err = g:msg("src:", "start")
+    assert.matches("nothing open", err)
+    -- a file cut short: a header alone, and one cut in its third packet
+    local whole = io.open(SAMPLE, "rb"):read("a")
+    local head = H.tmpfile(whole:sub(1, 10))
+    _, err = g:msg("src:", "open", { file = head })
+    assert.matches("cannot read '.*': truncated dump file", err)
+    local cut = H.tmpfile(whole:sub(1, 24 + 2 * 16 + 77 + 75 + 30))
+    assert(g:msg("src:", "open", { file = cut }))
+    assert(g:msg("src:", "start"))
+    g:run()
+    local s = g:msg("src:", "getstats")
+    assert.equal(2, s.packets)
+    assert.is_true(s.done)
+    assert.matches("truncated dump file", H.logs[#H.logs])
+    assert.equal(2, tcpdump_count(cut))
+    -- the engine is well: a good file still plays
+    assert(g:msg("src:", "open", { file = SAMPLE }))
+    assert(g:msg("src:", "start"))
+    g:run()
+    assert.equal(302, g:msg("src:", "getstats").packets)
+    g:close()
+  end)
+end)
+
+describe("the pcapout sink", function()
+  it("writes what tcpdump reads back the same", function()
+    local out = os.tmpname() .. ".pcap"
+    local g = source(SAMPLE, nil, "pcapout")
+    assert(g:msg("sink:", "open", { file = out }))
+    g:msg("src:", "start")
+    g:run()
+    assert.same({ packets = 300, bytes = 23745, drops = 0, errors = 0 }, g:msg("sink:", "getstats"))
+    g:close() -- shutdown flushes
+    local a = H.run("tcpdump -r " .. q(SAMPLE) .. " -tt -nn -xx 2>/dev/null")
+    local b = H.run("tcpdump -r " .. q(out) .. " -tt -nn -xx 2>/dev/null")
+    assert.equal(a, b)
+  end)
+
+  it("writes pcapng, nanoseconds, an empty file, and refuses a second link type", function()
+    local out = os.tmpname() .. ".pcapng"
+    local g = source(H.root .. "/pcaps/sample-ns.pcap", nil, "pcapout")
+    assert(g:msg("sink:", "open", { file = out }))
+    g:msg("src:", "start")
+    g:run()
+    g:close()
+    local a = H.run("tcpdump --nano -r " .. q(H.root .. "/pcaps/sample-ns.pcap") .. " -tt -nn 2>/dev/null")
+    local b = H.run("tcpdump --nano -r " .. q(out) .. " -tt -nn 2>/dev/null")
+    assert.equal(a, b)
+    local empty = os.tmpname() .. ".pcap"
+    g = H.engine()
+    g:mkpeer("pcapout", "p", "in")
+    assert(g:msg(".:p", "open", { file = empty, linktype = 101 }))
+    assert(g:msg(".:p", "close"))
+    local _, code = H.run("tcpdump -r " .. q(empty) .. " 2>&1")
+    assert.equal(0, code)
+    local mixed = os.tmpname() .. ".pcap"
+    assert(g:msg(".:p", "open", { file = mixed }))
+    g:send("p", string.rep("\0", 20), { linktype = 1 })
+    g:send("p", string.rep("\0", 20), { linktype = 101 })
+    assert.same({ packets = 1, bytes = 20, drops = 1, errors = 0 }, g:msg(".:p", "getstats"))
+    assert.matches("holds link type 1; dropping packets of type 101", H.logs[#H.logs])
+    local _, err = g:msg(".:p", "open", { file = "/nonexistent/dir/x.pcap" })
+    assert.matches("cannot write '/nonexistent/dir/x.pcap'", err)
+    _, err = g:msg(".:p", "open", { iface = "nosuchif0" })
+    assert.matches("cannot send on 'nosuchif0'", err)
+    _, err = g:msg(".:p", "open", { file = mixed, format = "cap" })
+    assert.matches("format is \"pcap\" or \"pcapng\"", err)
+    g:close()
+  end)
+end)
+
+describe("the bpf node", function()
+  it("sends matches one way and the rest another, counting both", function()
+    local g = source(SAMPLE, nil, "bpf")
+    assert(g:msg("sink:", "setprogram", { thisHook = "in", ifMatch = "udp",
+      ifNotMatch = "other", expr = "udp" }))
+    assert(g:mkpeer("sink:", "hole", "udp", "in"))
+    assert(g:mkpeer("sink:", "hole", "other", "in"))
+    g:msg("src:", "start")
+    g:run()
+    local want = tcpdump_count(SAMPLE, "udp")
+    local st = g:msg("sink:", "getstats", { hook = "in" })
+    assert.equal(300, st.recvFrames)
+    assert.equal(want, st.recvMatchFrames)
+    assert.equal(want, g:msg("sink:udp", "getstats", { hook = "in" }).frames)
+    assert.equal(300 - want, g:msg("sink:other", "getstats", { hook = "in" }).frames)
+    assert.equal(want, g:msg("sink:", "getstats", { hook = "udp" }).xmitFrames)
+    assert.same({ thisHook = "in", ifMatch = "udp", ifNotMatch = "other", expr = "udp" },
+      g:msg("sink:", "getprogram", { hook = "in" }))
+    g:msg("sink:", "clrstats", { hook = "in" })
+    assert.equal(0, g:msg("sink:", "getstats", { hook = "in" }).recvFrames)
+    local _, err = g:msg("sink:", "setprogram", { thisHook = "in", expr = "udp port" })
+    assert.matches("bad expression 'udp port'", err)
+    _, err = g:msg("sink:", "setprogram", { thisHook = "nope", expr = "ip" })
+    assert.matches("bpf has no hook 'nope'", err)
+    g:close()
+  end)
+
+  it("compiles per link type; an expression that cannot apply matches nothing", function()
+    local g = source(H.root .. "/pcaps/raw.pcap", nil, "bpf")
+    assert(g:msg("sink:", "setprogram", { thisHook = "in", ifMatch = "m", expr = "vlan" }))
+    g:mkpeer("sink:", "hole", "m", "in")
+    g:msg("src:", "start")
+    g:run()
+    local st = g:msg("sink:", "getstats", { hook = "in" })
+    assert.equal(0, st.recvMatchFrames)
+    assert.equal(100, st.errors)
+    assert.matches("'vlan' cannot apply to link type %d+: no VLAN support", H.logs[1])
+    g:close()
+  end)
+end)
+
+describe("timing", function()
+  -- arrival times at a Lua node, against the capture's own timestamps
+  local function replay(opts)
+    local g = H.engine()
+    g:define("clock", {
+      constructor = function(node) node.at, node.ts = {}, {} end,
+      rcvdata = function(node, item)
+        node.at[#node.at + 1] = mg.monotime()
+        node.ts[#node.ts + 1] = item:ts()
+      end })
+    g:mkpeer("clock", "c", "x")
+    g:mkpeer(".:c", "pcap", "in", "out")
+    local o = { file = GAPS }
+    for k, v in pairs(opts) do o[k] = v end
+    assert(g:msg(".:c.in", "open", o))
+    assert(g:msg(".:c.in", "start"))
+    g:run()
+    local node = g:node(".:c")
+    local at, ts = node.at, node.ts
+    local st = g:msg(".:c.in", "getstats")
+    g:close()
+    return at, ts, st
+  end
+
+  it("original timing stays within 1 ms of the timestamps", function()
+    local best
+    for _ = 1, 3 do -- a busy machine may steal the CPU once; not three times
+      local at, ts = replay { speed = "original" }
+      local max, sum = 0, 0
+      for i = 1, #at do
+        local want = (ts[i] - ts[1]) / 1e9
+        local dev = math.abs((at[i] - at[1]) - want)
+        sum = sum + dev
+        if dev > max then max = dev end
+      end
+      local r = { mean = sum / #at, max = max, n = #at }
+      if not best or r.max < best.max then best = r end
+      if best.max < 0.001 then break end
+    end
+    print(string.format("\n    original timing: mean %.1f us, max %.1f us over %d packets",
+      best.mean * 1e6, best.max * 1e6, best.n))
+    assert.equal(60, best.n)
+    assert.truthy(best.mean < 0.001, "mean " .. best.mean)
+    assert.truthy(best.max < 0.001, "max " .. best.max)
+  end)
+
+  it("keeps multiplier, pps and mbps rates within 2%", function()
+    local function span(at) return at[#at] - at[1] end
+    local at, ts = replay { multiplier = 4 }
+    local want = (ts[#ts] - ts[1]) / 1e9 / 4
+    assert.truthy(math.abs(span(at) - want) / want < 0.02, span(at) .. " vs " .. want)
+    at = replay { pps = 200 }
+    want = 59 / 200
+    assert.truthy(math.abs(span(at) - want) / want < 0.02, span(at) .. " vs " .. want)
+    at = replay { mbps = 0.1 } -- 86-byte packets: 59 * 688 bits / 1e5 bit/s
+    want = 59 * 86 * 8 / 1e5
+    assert.truthy(math.abs(span(at) - want) / want < 0.02, span(at) .. " vs " .. want)
+  end)
+end)
+
+describe("moongraph replay", function()
+  local mgr = q(H.moongraph) .. " replay "
+
+  it("writes, filters and loops, with a summary", function()
+    local out = os.tmpname() .. ".pcap"
+    local o, code = H.run(mgr .. q(SAMPLE) .. " --topspeed -w " .. out .. " -f 'tcp port 80' --loop 2")
+    assert.equal(0, code, o)
+    local n = tcpdump_count(SAMPLE, "tcp port 80")
+    assert.equal(2 * n, tcpdump_count(out))
+    assert.matches(2 * n .. " packets, %d+ bytes in [%d.]+ s: %d+ pps, [%d.]+ Mbps, 0 dropped\n$", o)
+  end)
+
+  it("prints plain progress lines when not on a terminal, a bar on one", function()
+    local o, code = H.run(mgr .. q(GAPS) .. " --multiplier 2 --stats 0.2")
+    assert.equal(0, code)
+    assert.matches("0%.2s: %d+ packets, %d+ bytes, %d+ pps\n", o)
+    local sf = H.tmpfile("expect 100%\nexpect dropped\nexit 0\n")
+    o, code = H.run(H.ptydrive .. " " .. sf .. " -- " .. H.moongraph .. " replay " .. GAPS ..
+      " --multiplier 4")
+    assert.equal(0, code, o)
+    assert.matches("%[#+%.*%]%s+%d+%%%s+%d+ packets%s+%d+ pps%s+ETA %d+s", o)
+  end)
+
+  it("exits 2 for bad options and 1 for bad input, naming them", function()
+    local o, code = H.run(mgr .. "--pps")
+    assert.equal(2, code)
+    assert.matches("%-%-pps needs a value", o)
+    o, code = H.run(mgr .. q(SAMPLE) .. " --pps 5 --mbps 2")
+    assert.equal(2, code)
+    assert.matches("choose one of", o)
+    o, code = H.run(mgr .. q(SAMPLE) .. " --frob")
+    assert.equal(2, code)
+    assert.matches("unknown option '%-%-frob'", o)
+    o, code = H.run(mgr .. "/nonexistent.pcap")
+    assert.equal(1, code)
+    assert.matches("cannot open '/nonexistent.pcap'", o)
+    o, code = H.run(mgr .. q(SAMPLE) .. " -f 'udp port'")
+    assert.equal(1, code)
+    assert.matches("bad filter 'udp port'", o)
+    o, code = H.run(mgr .. q(SAMPLE) .. " -i nosuchif0")
+    assert.equal(1, code)
+    assert.matches("cannot send on 'nosuchif0'", o)
+  end)
+end)
