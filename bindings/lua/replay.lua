@@ -137,12 +137,19 @@ return function(args)
     return s, secs
   end
 
-  g:every(every, function()
-    local s = report(false)
-    if s.done then g:stop() end
+  -- look often whether it is done; report at the interval asked
+  local next_report = every
+  g:every(math.min(every, 0.02), function()
+    local s = g:msg("src:", "getstats") or {}
+    if s.done then g:stop() return end
+    if clock() - t0 >= next_report then
+      report(false)
+      next_report = next_report + every
+    end
   end)
   check(g:msg("src:", "start"))
   g:run { ["until"] = "stopped" }
+  if tty and not interrupted then report(false) end -- the bar at its end
   g:msg("src:", "stop")
   if o.out then g:msg("sink:", "flush") end
   local s = report(true)
