@@ -229,8 +229,11 @@ static int apply(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
 ** Queue, drain, work lists
 ** =======================================================
 */
-static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
+/* Queue it; *runnable says whether its node could run it now, and the
+** caller then drains or schedules the node. */
+static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it, bool *runnable) {
   mg_engine_t *e = n->eng;
+  *runnable = false;
   bool mt = e->mt;
   it->node = n;
   it->hook = h;
@@ -278,11 +281,11 @@ static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   lw_or(n, P, mt);
   mg_item_t *head = n->qtail->next;
   uint32_t cur = lw_load(n);
-  bool runnable = (head->flags & MG_IF_WRITER) ? (cur & ~P) == 0 : !(cur & W);
+  *runnable = (head->flags & MG_IF_WRITER) ? (cur & ~P) == 0 : !(cur & W);
   qunlock(n);
-  if (runnable) mg__schedule(n);
   return 0;
 }
+
 
 static void ring_push(mg_ring_t *r, mg_node_t *n) {
   if (r->n == r->cap) {
@@ -478,7 +481,25 @@ int mg__deliver(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
     if (w) mg_node_unref(n);
     return err;
   }
-  return enqueue(n, h, it);
+  /* It could have run here but for items queued before it (or a holder):
+  ** it goes behind them, and if nobody holds the node the sender drains
+  ** the queue now, as it would have run the item.  Left to the work list,
+  ** a consumer behind a fast producer (a file source's bursts) would never
+  ** catch up and every packet after the first would be copied. */
+  bool could = !(it->flags & MG_IF_QUEUE) && tl_depth < e->max_depth &&
+               !(h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_QUEUE)) &&
+               (!(t->flags & MG_TF_LOOP_ONLY) || mg_on_loop_thread(e));
+  bool runnable;
+  int err = enqueue(n, h, it, &runnable);
+  if (runnable) {
+    if (could) {
+      tl_depth++;
+      mg__drain(n, e->budget); /* schedules n if it leaves some behind */
+      tl_depth--;
+    } else
+      mg__schedule(n);
+  }
+  return err;
 }
 
 /* The data path, one hop: what a packet costs.  Anything out of the

@@ -108,6 +108,33 @@ static void t_queued_behind_writer(void) {
   teardown();
 }
 
+/* Rule 3, with a queue: items left queued on a free node (an explicitly
+** queued function) are drained by the next sender that could have run its
+** item inline, in order, before the work list comes round: a consumer
+** never stays behind a producer that sends faster than the list turns. */
+static void t_sender_drains_free_node(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  mg_node_t *p = node(".:p");
+  probe_t *pp = mg_node_priv(p);
+  pp->record = true;
+  CHECK_OK(mg_send_fn(p, NULL, probe_writer_fn, NULL, 0, MG_QUEUE));
+  CHECK_EQ(pp->fns, 0);
+  CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(1, 60))); /* behind the fn */
+  CHECK_EQ(pp->fns, 1); /* drained by the sender, fn first */
+  CHECK_EQ(pp->seen, 1);
+  for (uint32_t i = 2; i < 100; i++) CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(i, 60)));
+  mg_node_stats_t s = stats(p);
+  CHECK_EQ(s.queued, 2); /* the fn and the packet behind it; no more */
+  CHECK_EQ(s.inlined, 98);
+  CHECK_EQ(s.qlen, 0);
+  for (uint32_t i = 0; i < 99; i++) CHECK_EQ(pp->seq[i], i + 1);
+  mg_engine_run(E, MG_RUN_NOWAIT, 0); /* the stale work-list entry is harmless */
+  CHECK_EQ(pp->seen, 99);
+  mg_node_unref(p);
+  teardown();
+}
+
 /* Rule 2: readers share; a writer waits; once a writer waits, readers
 ** that come later queue behind it (no starvation, FIFO). */
 static void t_readers_share_writer_waits(void) {
@@ -569,6 +596,7 @@ static void t_run_modes(void) {
 int main(void) {
   RUN(t_inline_when_free);
   RUN(t_queued_behind_writer);
+  RUN(t_sender_drains_free_node);
   RUN(t_readers_share_writer_waits);
   RUN(t_completion_record);
   RUN(t_replies_queued);
