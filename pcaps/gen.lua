@@ -109,7 +109,7 @@ function gen.mixed_packet(i, raw)
     ipp = gen.ipv4(h1, ip4(10, 0, 0, 53), 17,
       gen.udp(30000 + i % 1000, 53, dns_query(i & 0xffff, "host" .. i % 50 .. ".example")), i & 0xffff)
   elseif k == 2 or k == 3 or k == 4 then -- HTTP
-    ipp = gen.ipv4(h1, h2, 6, gen.tcp(40000 + i % 100, 80, i * 1000, i * 7, 0x18,
+    ipp = gen.ipv4(h1, h2, 6, gen.tcp(40000 + i % 100, 80, (i * 1000) & 0xffffffff, (i * 7) & 0xffffffff, 0x18,
       "GET /" .. i .. " HTTP/1.1\r\nHost: example\r\n\r\n"), i & 0xffff)
   elseif k == 5 then -- ping
     ipp = gen.ipv4(h1, h2, 1, gen.icmp_echo(8, 77, i & 0xffff, string.rep("p", 32)), i & 0xffff)

@@ -1,0 +1,103 @@
+-- bench_pcap.lua -- how fast captures move: libpcap's raw pcap_next_ex
+-- loop, then pcap -> hole, pcap -> bpf(udp) -> hole and
+-- pcap -> bpf -> tee -> hole x2, on one core with no workers, over
+-- 1M- and 10M-packet captures of mixed traffic (made once, kept in DIR).
+--   build-release/moongraph scripts/bench/bench_pcap.lua PCAP_RAW DIR [-q]
+local mg = require "moongraph"
+local raw_prog, dir, quick = arg[1], arg[2], arg[3] == "-q"
+assert(raw_prog and dir, "usage: bench_pcap.lua PCAP_RAW DIR [-q]")
+local here = debug.getinfo(1, "S").source:match("^@(.*)/scripts/bench/") or "."
+
+local function figure(name, v, unit)
+  print(string.format("figure: %s %.3g %s", name, v, unit))
+  io.stdout:flush()
+end
+
+local function sh(cmd)
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  assert(f:close(), cmd .. " failed: " .. out)
+  return out
+end
+
+local function capture(n)
+  local path = string.format("%s/mixed-%d.pcap", dir, n)
+  local f = io.open(path)
+  if f then f:close() return path end
+  io.stderr:write(string.format("# making %s (once)\n", path))
+  sh(string.format("mkdir -p '%s' && lua5.4 '%s/pcaps/gen.lua' mixed %d '%s.tmp' && mv '%s.tmp' '%s'",
+    dir, here, n, path, path, path))
+  return path
+end
+
+local function raw(path)
+  local out = sh(string.format("'%s' '%s'", raw_prog, path))
+  local n, secs = out:match("packets (%d+) bytes %d+ seconds ([%d.]+)")
+  return tonumber(n), tonumber(secs)
+end
+
+-- the graphs, each ending in holes; returns packets through and seconds
+local graphs = {}
+function graphs.hole(g)
+  assert(g:mkpeer("hole", "x", "in"))
+  return ".:x"
+end
+function graphs.bpf(g)
+  assert(g:mkpeer("bpf", "x", "in"))
+  assert(g:msg(".:x", "setprogram", { thisHook = "in", ifMatch = "m", ifNotMatch = "", expr = "udp" }))
+  assert(g:mkpeer(".:x", "hole", "m", "in"))
+  return ".:x"
+end
+function graphs.tee(g)
+  graphs.bpf(g)
+  assert(g:rmhook(".:x", "m"))
+  assert(g:mkpeer(".:x", "tee", "m", "left"))
+  assert(g:mkpeer(".:x.m", "hole", "right", "in"))
+  assert(g:mkpeer(".:x.m", "hole", "left2right", "in"))
+  return ".:x"
+end
+
+local function through(kind, path)
+  local g = mg.engine()
+  local first = graphs[kind](g)
+  -- the source hangs off the graph's first node; "." lets go of it
+  assert(g:name(first, "first"))
+  assert(g:mkpeer("first:", "pcap", "src", "out"))
+  assert(g:rmhook(".", "x"))
+  assert(g:msg("first:src", "open", { file = path }))
+  local t0 = mg.monotime()
+  assert(g:msg("first:src", "start"))
+  g:run { ["until"] = "idle" }
+  local dt = mg.monotime() - t0
+  local st = g:msg("first:src", "getstats")
+  assert(st.done, kind .. ": the source did not finish")
+  g:close()
+  return st.packets, dt
+end
+
+local function best(runs, f)
+  local n, b
+  for _ = 1, runs do
+    local k, s = f()
+    if not b or s < b then n, b = k, s end
+  end
+  return n, b
+end
+
+local sizes = quick and { 1000000 } or { 1000000, 10000000 }
+for _, size in ipairs(sizes) do
+  local path = capture(size)
+  local tag = size >= 10000000 and "10M" or "1M"
+  raw(path) -- into the page cache
+  local runs = size >= 10000000 and 2 or 3
+  local rn, rs = best(runs, function() return raw(path) end)
+  local rmpps = rn / rs / 1e6
+  figure("pcap_raw_mpps_" .. tag, rmpps, "Mpps")
+  for _, kind in ipairs { "hole", "bpf", "tee" } do
+    local n, s = best(runs, function() return through(kind, path) end)
+    assert(n == rn, string.format("%s read %d packets, raw %d", kind, n, rn))
+    local mpps = n / s / 1e6
+    figure(string.format("pcap_%s_mpps_%s", kind, tag), mpps, "Mpps")
+    figure(string.format("pcap_%s_ratio_%s", kind, tag), mpps / rmpps, "x")
+  end
+end
