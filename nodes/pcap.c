@@ -39,7 +39,7 @@ typedef struct src {
   pcap_t *p;
   FILE *fp;
   char *file, *iface, *filter;
-  bool live, running, done, nsec, held;
+  bool live, running, done, nsec, held, promisc;
   long fsize;
   uint8_t bflags; /* MG_BUF_NSEC, MG_BUF_SWAPPED for every packet */
   int linktype, snaplen;
@@ -159,7 +159,7 @@ static int open_live(src_t *s) {
   s->p = pcap_create(s->iface, s->err);
   if (!s->p) return mg_error(-ENODEV, "cannot capture on '%s': %s", s->iface, s->err);
   pcap_set_snaplen(s->p, s->snaplen ? s->snaplen : 262144);
-  pcap_set_promisc(s->p, 1);
+  pcap_set_promisc(s->p, s->promisc);
   /* Not immediate mode: libpcap then uses TPACKET_V2 with one ring frame
   ** per snaplen, and on an interface with offloads (veth) a 2 MB ring holds
   ** eight frames and drops the rest of any burst.  TPACKET_V3 packs frames
@@ -394,6 +394,10 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
     return -EINVAL;
   if (!file == !iface)
     return mg_error(-EINVAL, "open takes either a file or an iface");
+  mg_value_t *pv = mg_map_get(a, "promisc");
+  if (pv && pv->type != MG_NIL && pv->type != MG_BOOL)
+    return mg_error(-EINVAL, "open: 'promisc' must be true or false");
+  s->promisc = !pv || pv->type == MG_NIL || pv->u.b;
   double snaplen = 0, mult = 0, pps = 0, mbps = 0, loops = 1, delay = 0,
          count = 0, duration = 0, burst = 64, bufsize = 0;
   int rc;
