@@ -89,7 +89,7 @@ for _, size in ipairs(sizes) do
   local path = capture(size)
   local tag = size >= 10000000 and "10M" or "1M"
   raw(path) -- into the page cache
-  local runs = size >= 10000000 and 2 or 3
+  local runs = 3
   local rn, rs = best(runs, function() return raw(path) end)
   local rmpps = rn / rs / 1e6
   figure("pcap_raw_mpps_" .. tag, rmpps, "Mpps")
