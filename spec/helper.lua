@@ -6,9 +6,14 @@ H.root = os.getenv("MG_ROOT") or "."
 H.moongraph = H.build .. "/moongraph"
 H.ptydrive = H.build .. "/spec/ptydrive"
 
+-- Under ASan, stock lua5.4 runs with the runtime preloaded; our programs
+-- link it themselves, and other programs (ip, tcpdump) must not get it:
+-- its leak checker would fail them for their own leaks.
+local CLEAN = "unset LD_PRELOAD; "
+
 -- Run a shell command; its output (stdout and stderr) and exit code.
 function H.run(cmd)
-  local f = io.popen("{ " .. cmd .. "; } 2>&1; echo \"@exit=$?\"")
+  local f = io.popen(CLEAN .. "{ " .. cmd .. "; } 2>&1; echo \"@exit=$?\"")
   local out = f:read("a")
   f:close()
   local code = tonumber(out:match("@exit=(%d+)%s*$"))
@@ -23,6 +28,9 @@ function H.tmpfile(contents, suffix)
   f:close()
   return path
 end
+
+-- os.execute, for commands started in the background.
+function H.execute(cmd) return os.execute(CLEAN .. cmd) end
 
 function H.shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 

@@ -71,9 +71,9 @@ describe("live capture and injection", function()
     ]], seen_mg, tmp .. "-ready"), ".lua")
     -- tcpdump in immediate mode uses one ring frame per snaplen: keep both small
     -- enough that a burst of 300 fits
-    os.execute(x .. "tcpdump -i vb --immediate-mode -s 2048 -B 16384 -U -w " .. seen_td .. " >/dev/null 2>" .. tmp .. "-td.log &")
+    H.execute(x .. "tcpdump -i vb --immediate-mode -s 2048 -B 16384 -U -w " .. seen_td .. " >/dev/null 2>" .. tmp .. "-td.log &")
     local mgout = tmp .. "-mg.out"
-    os.execute(x .. q(H.moongraph) .. " " .. script .. " >" .. mgout .. " 2>&1 &")
+    H.execute(x .. q(H.moongraph) .. " " .. script .. " >" .. mgout .. " 2>&1 &")
     -- wait until both listen
     for _ = 1, 100 do
       local log = io.open(tmp .. "-td.log"):read("a")
@@ -127,7 +127,7 @@ describe("live capture and injection", function()
       print("captured", st.packets, "drops", st.drops)
     ]], ".lua")
     local ready, out = tmp .. "-ready2", tmp .. "-slow.out"
-    os.execute(x .. q(H.moongraph) .. " " .. script .. " " .. ready .. " >" .. out .. " 2>&1 &")
+    H.execute(x .. q(H.moongraph) .. " " .. script .. " " .. ready .. " >" .. out .. " 2>&1 &")
     for _ = 1, 100 do
       if io.open(ready) then break end
       os.execute("sleep 0.05")

@@ -285,6 +285,27 @@ describe("moongraph replay", function()
     assert.matches(2 * n .. " packets, %d+ bytes in [%d.]+ s: %d+ pps, [%d.]+ Mbps, 0 dropped\n$", o)
   end)
 
+  it("leaves a whole file and a summary when interrupted (SIGINT)", function()
+    local out, log = os.tmpname() .. ".pcap", os.tmpname()
+    -- 300 packets at 100 pps: three seconds; interrupted after about one
+    H.execute(mgr .. q(SAMPLE) .. " --pps 100 -w " .. out .. " >" .. log .. " 2>&1 & " ..
+      "echo $! >" .. log .. ".pid")
+    os.execute("sleep 1")
+    local pid = io.open(log .. ".pid"):read("l")
+    H.execute("kill -INT " .. pid)
+    local text
+    for _ = 1, 100 do
+      text = io.open(log):read("a")
+      if text:match("dropped") then break end
+      os.execute("sleep 0.05")
+    end
+    local n = tonumber(text:match("(%d+) packets, %d+ bytes in"))
+    assert(n and n > 50 and n < 200, text)
+    local got, code = tcpdump_count(out)
+    assert.equal(0, code)
+    assert.equal(n, got) -- every packet counted is in the file, and it reads to the end
+  end)
+
   it("prints plain progress lines when not on a terminal, a bar on one", function()
     local o, code = H.run(mgr .. q(GAPS) .. " --multiplier 2 --stats 0.2")
     assert.equal(0, code)
