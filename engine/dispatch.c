@@ -286,7 +286,6 @@ static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it, bool *runnable) {
   return 0;
 }
 
-
 static void ring_push(mg_ring_t *r, mg_node_t *n) {
   if (r->n == r->cap) {
     uint32_t cap = r->cap ? r->cap * 2 : 256;
@@ -471,10 +470,10 @@ int mg__deliver(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
            (h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_FORCE_WRITER));
   if (w) it->flags |= MG_IF_WRITER;
   bool mt = e->mt;
-  if (!(it->flags & MG_IF_QUEUE) && tl_depth < e->max_depth &&
-      !(h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_QUEUE)) &&
-      (!(t->flags & MG_TF_LOOP_ONLY) || mg_on_loop_thread(e)) &&
-      try_enter(n, w, mt)) {
+  bool could = !(it->flags & MG_IF_QUEUE) && tl_depth < e->max_depth &&
+               !(h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_QUEUE)) &&
+               (!(t->flags & MG_TF_LOOP_ONLY) || mg_on_loop_thread(e));
+  if (could && try_enter(n, w, mt)) {
     if (w) mg_node_ref(n); /* a writer may shut n down */
     int err = apply(n, h, it);
     if (lw_leave(n, w, mt) & P) after_leave(n);
@@ -486,9 +485,6 @@ int mg__deliver(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   ** the queue now, as it would have run the item.  Left to the work list,
   ** a consumer behind a fast producer (a file source's bursts) would never
   ** catch up and every packet after the first would be copied. */
-  bool could = !(it->flags & MG_IF_QUEUE) && tl_depth < e->max_depth &&
-               !(h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_QUEUE)) &&
-               (!(t->flags & MG_TF_LOOP_ONLY) || mg_on_loop_thread(e));
   bool runnable;
   int err = enqueue(n, h, it, &runnable);
   if (runnable) {
