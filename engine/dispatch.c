@@ -307,6 +307,14 @@ mg_node_t *mg__ring_pop(mg_ring_t *r) {
   return n;
 }
 
+/* The queue's length now, for counters read while workers run. */
+uint32_t mg__qlen(mg_node_t *n) {
+  qlock(n);
+  uint32_t len = n->qlen;
+  qunlock(n);
+  return len;
+}
+
 /* Put n on a work list, once; the list holds a reference. */
 void mg__schedule(mg_node_t *n) {
   mg_engine_t *e = n->eng;

@@ -263,6 +263,7 @@ void mg__count_drop(mg_node_t *n, mg_drop_t why);
 int mg__deliver(mg_node_t *n, mg_hook_t *h, mg_item_t *it);
 void mg__drain(mg_node_t *n, uint32_t budget);
 void mg__schedule(mg_node_t *n);
+uint32_t mg__qlen(mg_node_t *n);
 bool mg__loop_drain(mg_engine_t *e, uint32_t budget);
 mg_node_t *mg__ring_pop(mg_ring_t *r);
 void mg__unsched(mg_node_t *n); /* taken off a work list: may go on again */

@@ -410,7 +410,7 @@ void mg_node_stats(mg_node_t *n, mg_node_stats_t *s) {
     s->errors = LD(x->errors);
     s->qdata = LD(x->qdata);
   }
-  s->qlen = n->qlen;
+  s->qlen = mg__qlen(n);
   s->msgs = LD(n->msgs);
   s->fns = LD(n->fns);
   /* Whatever arrived and did not go through the queue ran inline, but for

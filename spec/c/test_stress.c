@@ -5,9 +5,11 @@
 ** under ThreadSanitizer by the TSan build.
 */
 #include <pthread.h>
+#include <unistd.h>
 
 #include "builtin.h"
 #include "check.h"
+#include "internal.h"
 #include "testnodes.h"
 
 static mg_engine_t *E;
@@ -136,8 +138,18 @@ static void t_fifo_under_contention(void) {
   pp->spin = 50;
   enum { N = 100000 };
   pinger_t pg = {p, 30000};
+  /* Hold p as a writer until both senders have items in its queue: two
+  ** workers may otherwise happen to take turns and never meet there. */
+  CHECK(mg__enter(p, true));
   mg_send_fn(pn, NULL, ping_fn, &pg, 0, MG_QUEUE);
   gen_start(g, N, 32);
+  for (int spins = 0; spins < 5000; spins++) { /* 5 s at most */
+    mg_node_stats_t q;
+    mg_node_stats(p, &q);
+    if (q.qdata >= 32 && q.qlen > q.qdata) break; /* data and functions */
+    usleep(1000);
+  }
+  mg__leave(p, true);
   while (atomic_load(&pp->seen) < N || atomic_load(&pp->fns) < 30000)
     CHECK_OK(mg_engine_run(E, MG_RUN_FOR, 1000000));
   CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
