@@ -33,20 +33,9 @@ static void usage(FILE *f) {
           progname, progname, progname);
 }
 
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 int host_docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, lmg_msgh);
   lua_insert(L, base);
   host_sigint_catch(L);
   int status = lua_pcall(L, narg, nres, base);

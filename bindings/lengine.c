@@ -31,7 +31,7 @@ void lmg_push_uv(lua_State *L, lmg_engine_t *g) {
 }
 
 /* nil, message, name */
-static int fail(lua_State *L, int rc) {
+int lmg_fail(lua_State *L, int rc) {
   lua_pushnil(L);
   lua_pushstring(L, mg_errmsg());
   lua_pushstring(L, mg_errname(rc));
@@ -43,7 +43,7 @@ static int fail(lua_State *L, int rc) {
 ** Calling Lua from the engine
 ** =======================================================
 */
-static int msgh(lua_State *L) {
+int lmg_msgh(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (!msg) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
@@ -65,7 +65,7 @@ static void log_cb(void *arg, int level, const char *line) {
       static const char *lv[] = {"error", "warning", "info", "debug"};
       lua_pushstring(T, lv[level & 3]);
       lua_pushstring(T, line);
-      lua_pushcfunction(T, msgh);
+      lua_pushcfunction(T, lmg_msgh);
       lua_insert(T, -4);
       if (lua_pcall(T, 2, 0, -4) == LUA_OK) {
         lua_pop(T, 1);
@@ -109,7 +109,7 @@ void lmg_log_error(lmg_engine_t *g, lmg_node_t *who, const char *what,
 
 const char *lmg_pcall(lua_State *T, int nargs, int nres) {
   int base = lua_gettop(T) - nargs;
-  lua_pushcfunction(T, msgh);
+  lua_pushcfunction(T, lmg_msgh);
   lua_insert(T, base);
   int rc = lua_pcall(T, nargs, nres, base);
   lua_remove(T, base);
@@ -129,7 +129,7 @@ bool lmg_call(lmg_engine_t *g, lmg_node_t *who, int nargs, int nres,
               const char *what) {
   lua_State *T = g->T;
   int base = lua_gettop(T) - nargs;
-  lua_pushcfunction(T, msgh);
+  lua_pushcfunction(T, lmg_msgh);
   lua_insert(T, base);
   int rc = lua_pcall(T, nargs, nres, base);
   lua_remove(T, base);
@@ -243,13 +243,13 @@ static int l_engine(lua_State *L) {
   g->uv_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_setiuservalue(L, -2, 1);
   g->e = mg_engine_new(&o);
-  if (!g->e) return fail(L, -EINVAL);
+  if (!g->e) return lmg_fail(L, -EINVAL);
   mg_builtin_register(g->e);
   g->ctl = mg_ctl_new(g->e, name);
   if (!g->ctl) {
     int rc = -EADDRINUSE;
     mg_engine_free(g->e);
-    return fail(L, rc);
+    return lmg_fail(L, rc);
   }
   if (lua_getfield(L, LUA_REGISTRYINDEX, ENGINES) != LUA_TTABLE) {
     lua_pop(L, 1);
@@ -341,7 +341,7 @@ static int call(lua_State *L, lmg_engine_t *g, const char *path,
                 const char *cmd, mg_value_t *args) {
   mg_value_t *reply = NULL;
   int rc = mg_ctl_call(g->ctl, path, cmd, args, &reply);
-  if (rc) return fail(L, rc);
+  if (rc) return lmg_fail(L, rc);
   if (reply) {
     lmg_push_value(L, reply);
     mg_value_free(reply);
@@ -426,7 +426,7 @@ static int l_msg_text(lua_State *L) {
   const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
   mg_value_t *reply = NULL;
   int rc = mg_ctl_call(g->ctl, path, cmd, msg_args(L, 4, "msg_text"), &reply);
-  if (rc) return fail(L, rc);
+  if (rc) return lmg_fail(L, rc);
   if (!reply) {
     lua_pushboolean(L, 1);
     return 1;
@@ -501,7 +501,7 @@ static int l_send_msg(lua_State *L) {
   if (!sent) { /* failed before anything left */
     luaL_unref(L, LUA_REGISTRYINDEX, p->fn_ref);
     free(p);
-    return fail(L, rc);
+    return lmg_fail(L, rc);
   }
   lua_pushboolean(L, 1);
   return 1;
@@ -583,7 +583,7 @@ static int l_node(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   mg_node_t *n;
   int rc = mg_resolve(g->ctl, luaL_checkstring(L, 2), &n, NULL);
-  if (rc) return fail(L, rc);
+  if (rc) return lmg_fail(L, rc);
   /* a Lua-type node has one handle, which carries its fields */
   lmg_push_uv(L, g);
   lua_getfield(L, -1, "nodes");
@@ -621,7 +621,7 @@ static int l_send(lua_State *L) {
   b->ts = ts;
   b->linktype = (uint16_t)lt;
   int rc = mg_ctl_send_data(g->ctl, hook, b);
-  if (rc) return fail(L, rc);
+  if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -644,7 +644,7 @@ static int l_dot(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   mg_value_t *r = NULL;
   int rc = mg_ctl_call(g->ctl, ".", "listnodes", NULL, &r);
-  if (rc) return fail(L, rc);
+  if (rc) return lmg_fail(L, rc);
   mg_sbuf_t b = {0};
   mg_sbuf_printf(&b, "graph netgraph {\n\tedge [ weight = 1.0 ];\n\tnode [ shape = record, fontsize = 12 ] {\n");
   mg_value_t *nodes = mg_map_get(r, "nodes");
@@ -724,7 +724,7 @@ static int l_run(lua_State *L) {
     return luaL_argerror(L, 2, "seconds or { until=... } / { for=... }");
   if (secs < 0) return luaL_argerror(L, 2, "a duration cannot be negative");
   int rc = mg_engine_run(g->e, mode, (uint64_t)(secs * 1e9));
-  if (rc) return fail(L, rc);
+  if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -838,7 +838,7 @@ static int new_timer(lua_State *L, bool every) {
   lua_rawset(L, -3);
   lua_pop(L, 2);
   int rc = mg_callout_reset(&t->c, g->ctl, (int64_t)(secs * 1e9), timer_fire, t, 0);
-  if (rc) return fail(L, rc);
+  if (rc) return lmg_fail(L, rc);
   t->armed = true;
   /* a pending wall-clock timer is work: run() waits for it */
   if (mg_clock_mode(g->e) == MG_CLOCK_WALL) {
@@ -870,7 +870,7 @@ static int l_timer_tostring(lua_State *L) {
 
 static int l_parse(lua_State *L) {
   mg_value_t *v;
-  if (mg_value_parse(luaL_checkstring(L, 1), &v)) return fail(L, -EINVAL);
+  if (mg_value_parse(luaL_checkstring(L, 1), &v)) return lmg_fail(L, -EINVAL);
   lmg_push_value(L, v);
   mg_value_free(v);
   return 1;
@@ -933,7 +933,7 @@ static int l_on_signal(lua_State *L) {
   lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
   lua_pop(L, 2);
   int rc = mg_engine_signal(g->e, nums[which], on_sig, sh);
-  if (rc) return fail(L, rc);
+  if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;
 }

@@ -89,20 +89,13 @@ static int l_forward(lua_State *L) {
   lmg_item_t *li = check_item(L);
   const char *name = luaL_checkstring(L, 2);
   mg_hook_t *h = mg_node_hook(li->n, name);
-  if (!h) {
-    char nm[MG_NAMESIZ];
-    mg_node_name_copy(li->n, nm, sizeof nm);
+  if (!h)
     return luaL_error(L, "forward: node [%x] has no hook '%s'",
                       mg_node_id(li->n), name);
-  }
   mg_item_t *it = li->it;
   li->it = NULL;
   int rc = mg_forward(h, it);
-  if (rc) {
-    lua_pushnil(L);
-    lua_pushstring(L, mg_errmsg());
-    return 2;
-  }
+  if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;
 }

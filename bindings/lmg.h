@@ -68,6 +68,8 @@ void lmg_log_error(lmg_engine_t *g, lmg_node_t *who, const char *what,
 void lmg_open_node(lua_State *L);
 lmg_node_t *lmg_push_node(lua_State *L, lmg_engine_t *g, mg_node_t *n);
 int lmg_define(lua_State *L); /* engine:define(name, table) */
+int lmg_fail(lua_State *L, int rc); /* pushes nil, message, name: 3 */
+int lmg_msgh(lua_State *L);          /* a message handler: adds a traceback */
 void lmg_forget_nodes(lua_State *L, lmg_engine_t *g);
 
 /* litem.c */

@@ -140,11 +140,7 @@ static int l_node_send(lua_State *L) {
   memcpy(b->data, data, len);
   b->ts = mg_now(h->eng->e);
   int rc = mg_node_send(h->n, hook, b);
-  if (rc) {
-    lua_pushnil(L);
-    lua_pushstring(L, mg_errmsg());
-    return 2;
-  }
+  if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -562,10 +558,7 @@ int lmg_define(lua_State *L) {
     free(lt->cmds);
     free((char *)lt->t.doc);
     free(lt);
-    lua_pushnil(L);
-    lua_pushstring(L, mg_errmsg());
-    lua_pushstring(L, mg_errname(rc));
-    return 3;
+    return lmg_fail(L, rc);
   }
   lua_pushboolean(L, 1);
   return 1;

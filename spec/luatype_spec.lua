@@ -214,9 +214,10 @@ describe("a Lua node type", function()
     assert.equal(5, st.made)
     local h = g:node(".:g")
     assert.equal(h, g:node(".:g")) -- one handle per Lua node
-    local r, err = h:send("nohook", "x")
+    local r, err, name = h:send("nohook", "x")
     assert.is_nil(r)
     assert.matches("has no hook 'nohook'", err)
+    assert.equal("ENOENT", name)
   end)
 
   it("runs on the loop thread even when the engine has workers", function()
