@@ -599,13 +599,22 @@ static int l_node(lua_State *L) {
   return 1;
 }
 
+/* Made last by its callers, after every other argument is checked: a
+** buffer made before an argument error would leak. */
+mg_buf_t *lmg_check_packet(lua_State *L, int arg) {
+  size_t len;
+  const char *data = luaL_checklstring(L, arg, &len);
+  if (len > 1 << 20) luaL_argerror(L, arg, "a packet of at most 1 MiB");
+  mg_buf_t *b = mg_buf_new((uint32_t)len);
+  memcpy(b->data, data, len);
+  return b;
+}
+
 /* send(hook, data [, { ts=seconds, linktype=n }]) out of "." */
 static int l_send(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   const char *hook = luaL_checkstring(L, 2);
-  size_t len;
-  const char *data = luaL_checklstring(L, 3, &len);
-  if (len > 1 << 20) return luaL_argerror(L, 3, "a packet of at most 1 MiB");
+  luaL_checklstring(L, 3, NULL); /* argument order for errors */
   int64_t ts = mg_now(g->e);
   lua_Integer lt = 1;
   if (!lua_isnoneornil(L, 4)) {
@@ -616,8 +625,7 @@ static int l_send(lua_State *L) {
     lt = luaL_optinteger(L, -1, 1);
     lua_pop(L, 2);
   }
-  mg_buf_t *b = mg_buf_new((uint32_t)len);
-  memcpy(b->data, data, len);
+  mg_buf_t *b = lmg_check_packet(L, 3);
   b->ts = ts;
   b->linktype = (uint16_t)lt;
   int rc = mg_ctl_send_data(g->ctl, hook, b);

@@ -70,6 +70,8 @@ lmg_node_t *lmg_push_node(lua_State *L, lmg_engine_t *g, mg_node_t *n);
 int lmg_define(lua_State *L); /* engine:define(name, table) */
 int lmg_fail(lua_State *L, int rc); /* pushes nil, message, name: 3 */
 int lmg_msgh(lua_State *L);          /* a message handler: adds a traceback */
+/* A packet buffer holding a copy of the string at arg (1 MiB at most). */
+mg_buf_t *lmg_check_packet(lua_State *L, int arg);
 void lmg_forget_nodes(lua_State *L, lmg_engine_t *g);
 
 /* litem.c */

@@ -133,11 +133,7 @@ static int l_node_path(lua_State *L) {
 static int l_node_send(lua_State *L) {
   lmg_node_t *h = check_node(L, 1);
   const char *hook = luaL_checkstring(L, 2);
-  size_t len;
-  const char *data = luaL_checklstring(L, 3, &len);
-  if (len > 1 << 20) return luaL_argerror(L, 3, "a packet of at most 1 MiB");
-  mg_buf_t *b = mg_buf_new((uint32_t)len);
-  memcpy(b->data, data, len);
+  mg_buf_t *b = lmg_check_packet(L, 3);
   b->ts = mg_now(h->eng->e);
   int rc = mg_node_send(h->n, hook, b);
   if (rc) return lmg_fail(L, rc);

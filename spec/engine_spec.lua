@@ -101,6 +101,10 @@ describe("netgraph verbs", function()
     assert.error_matches(function() g:after(-1, print) end, "bad argument #1 to 'after'")
     assert.error_matches(function() g:every(0, print) end, "a period above zero")
     assert.error_matches(function() g:send("x", {}) end, "bad argument #2 to 'send'")
+    local big = string.rep("x", (1 << 20) + 1)
+    assert.error_matches(function() g:send("x", big) end, "bad argument #2 to 'send' %(a packet of at most 1 MiB%)")
+    assert.error_matches(function() g:send("x", "ok", { ts = "late" }) end, "bad argument")
+    assert.is_true(select(2, g:send("nohook", 42)) ~= nil) -- a number is a string here
     assert.error_matches(function() g.list(nil) end, "mg.engine expected")
   end)
 

@@ -218,6 +218,8 @@ describe("a Lua node type", function()
     assert.is_nil(r)
     assert.matches("has no hook 'nohook'", err)
     assert.equal("ENOENT", name)
+    assert.error_matches(function() h:send("out", string.rep("x", (1 << 20) + 1)) end,
+      "a packet of at most 1 MiB")
   end)
 
   it("runs on the loop thread even when the engine has workers", function()
