@@ -29,6 +29,27 @@ function H.tmpfile(contents, suffix)
   return path
 end
 
+-- A file's contents, or "" while it does not exist.
+function H.slurp(path)
+  local f = io.open(path)
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Ask fn every 50 ms, for at most tries times, until it says something
+-- true (a background program got there); its last answer.
+function H.wait(tries, fn)
+  local v
+  for _ = 1, tries do
+    v = fn()
+    if v then return v end
+    os.execute("sleep 0.05")
+  end
+  return v
+end
+
 -- os.execute, for commands started in the background.
 function H.execute(cmd) return os.execute(CLEAN .. cmd) end
 

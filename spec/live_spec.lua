@@ -75,28 +75,20 @@ describe("live capture and injection", function()
     local mgout = tmp .. "-mg.out"
     H.execute(x .. q(H.moongraph) .. " " .. script .. " >" .. mgout .. " 2>&1 &")
     -- wait until both listen
-    for _ = 1, 100 do
-      local log = io.open(tmp .. "-td.log"):read("a")
-      if log:match("listening on vb") and io.open(tmp .. "-ready") then break end
-      os.execute("sleep 0.05")
-    end
+    H.wait(100, function()
+      return H.slurp(tmp .. "-td.log"):match("listening on vb") and io.open(tmp .. "-ready")
+    end)
     local out, code = H.run(x .. q(H.moongraph) .. " replay " .. q(SAMPLE) .. " -i va --topspeed")
     assert.equal(0, code, out)
     assert.matches("300 packets, 23745 bytes in .* 0 dropped\n$", out)
     -- the moongraph capture stops by itself at 300
-    for _ = 1, 200 do
-      local f = io.open(mgout)
-      if f and f:read("a"):match("captured") then break end
-      os.execute("sleep 0.05")
-    end
-    for _ = 1, 100 do -- and tcpdump has written them all
-      local n = H.run("tcpdump -r " .. q(seen_td) .. " 2>/dev/null | wc -l")
-      if tonumber(n) == 300 then break end
-      os.execute("sleep 0.05")
-    end
+    H.wait(200, function() return H.slurp(mgout):match("captured") end)
+    H.wait(100, function() -- and tcpdump has written them all
+      return tonumber((H.run("tcpdump -r " .. q(seen_td) .. " 2>/dev/null | wc -l"))) == 300
+    end)
     H.run(x .. "pkill -INT -x tcpdump")
     os.execute("sleep 0.3")
-    local mg = io.open(mgout):read("a")
+    local mg = H.slurp(mgout)
     assert.matches("captured\t300\tdrops\t0", mg)
     local function body(f) -- packets without their timestamps
       return (H.run("tcpdump -r " .. q(f) .. " -t -nn -xx 2>/dev/null"))
@@ -128,17 +120,10 @@ describe("live capture and injection", function()
     ]], ".lua")
     local ready, out = tmp .. "-ready2", tmp .. "-slow.out"
     H.execute(x .. q(H.moongraph) .. " " .. script .. " " .. ready .. " >" .. out .. " 2>&1 &")
-    for _ = 1, 100 do
-      if io.open(ready) then break end
-      os.execute("sleep 0.05")
-    end
+    H.wait(100, function() return io.open(ready) end)
     for _ = 1, 10 do H.run(x .. q(H.moongraph) .. " replay " .. q(SAMPLE) .. " -i va --topspeed") end
-    local text
-    for _ = 1, 100 do
-      text = io.open(out):read("a")
-      if text:match("captured") then break end
-      os.execute("sleep 0.05")
-    end
+    H.wait(100, function() return H.slurp(out):match("captured") end)
+    local text = H.slurp(out)
     local got, drops = text:match("captured\t(%d+)\tdrops\t(%d+)")
     assert(got, text)
     assert.is_true(tonumber(drops) > 0, text)

@@ -295,12 +295,8 @@ describe("moongraph replay", function()
     os.execute("sleep 1")
     local pid = io.open(log .. ".pid"):read("l")
     H.execute("kill -INT " .. pid)
-    local text
-    for _ = 1, 100 do
-      text = io.open(log):read("a")
-      if text:match("dropped") then break end
-      os.execute("sleep 0.05")
-    end
+    H.wait(100, function() return H.slurp(log):match("dropped") end)
+    local text = H.slurp(log)
     local n = tonumber(text:match("(%d+) packets, %d+ bytes in"))
     assert(n and n > 50 and n < 200, text)
     local got, code = tcpdump_count(out)
