@@ -101,11 +101,12 @@ int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
   if (!c) {
     char d[96];
     mg__node_describe(to, d, sizeof d);
+    rc = mg_error(-ENOSYS, "node %s has no command '%s' (try: help %s)", d,
+                  cmd ? cmd : "", to->te->type->name);
     mg_node_unref(to);
     if (last) mg__hook_unref(last);
     mg_value_free(args);
-    return mg_error(-ENOSYS, "node %s has no command '%s' (try: help %s)", d,
-                    cmd ? cmd : "", to->te->type->name);
+    return rc;
   }
   mg_msg_t *m = mg_msg_new(cookie, c->cmd, c->name, args);
   m->flags = MG_MSG_WANTREPLY |
@@ -142,16 +143,28 @@ int mg_ctl_call_text(mg_node_t *ctl, const char *path, const char *cmd,
   return mg_ctl_call(ctl, path, cmd, v, reply);
 }
 
-static int send_data_fn(mg_node_t *n, mg_hook_t *u, void *arg, intptr_t hook) {
-  (void)u;
-  mg_hook_t *h = mg_node_hook(n, (const char *)hook);
+/* Out of n's hook, under n's lock; b is consumed. */
+static int send_data(mg_node_t *n, mg_buf_t *b, const char *hook) {
+  mg_hook_t *h = mg_node_hook(n, hook);
   if (!h) {
-    mg_buf_unref(arg);
+    mg_buf_unref(b);
     char d[96];
     mg__node_describe(n, d, sizeof d);
-    return mg_error(-ENOENT, "node %s has no hook '%s'", d, (const char *)hook);
+    return mg_error(-ENOENT, "node %s has no hook '%s'", d, hook);
   }
-  return mg_forward(h, mg_data_new(n, arg));
+  return mg_forward(h, mg_data_new(n, b));
+}
+
+/* Queued: the item owns the buffer until it ends, run or dropped. */
+static int send_data_fn(mg_node_t *n, mg_hook_t *u, void *arg, intptr_t hook) {
+  (void)u;
+  mg_buf_ref(arg);
+  return send_data(n, arg, (const char *)hook);
+}
+
+static void send_data_rel(void *arg, intptr_t hook) {
+  (void)hook;
+  mg_buf_unref(arg);
 }
 
 int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b) {
@@ -164,11 +177,11 @@ int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b) {
   if ((n->te->type->flags & MG_TF_LOOP_ONLY && !mg_on_loop_thread(n->eng)) ||
       !mg__enter(n, false)) {
     mg_buf_own(b);
-    return mg__send_fn_rec(n, NULL, send_data_fn, b,
-                           (intptr_t)mg__intern(n->eng, hook),
-                           MG_READER | MG_QUEUE, NULL);
+    return mg_send_fn_rel(n, NULL, send_data_fn, send_data_rel, b,
+                          (intptr_t)mg__intern(n->eng, hook),
+                          MG_READER | MG_QUEUE);
   }
-  int rc = send_data_fn(n, NULL, b, (intptr_t)hook);
+  int rc = send_data(n, b, hook);
   mg__leave(n, false);
   return rc;
 }

@@ -121,6 +121,31 @@ static inline void add_i64(const mg_engine_t *e, _Atomic int64_t *c, int64_t v) 
 ** Ending items
 ** =======================================================
 */
+/* Lineage counters: plain with one thread, atomic with workers, whose
+** copies of one packet may be anywhere. */
+static void lineage_unref(mg_lineage_t *l, bool mt) {
+  uint32_t left;
+  if (mt) left = atomic_fetch_sub_explicit(&l->refs, 1, MG_ACQREL) - 1;
+  else {
+    left = atomic_load_explicit(&l->refs, MG_RELAXED) - 1;
+    atomic_store_explicit(&l->refs, left, MG_RELAXED);
+  }
+  if (!left) mg__item_put((mg_item_t *)(void *)l);
+}
+
+/* Take one copy from the budget; false when none is left. */
+static bool lineage_take(mg_lineage_t *l, bool mt) {
+  uint32_t left = atomic_load_explicit(&l->left, MG_RELAXED);
+  if (!mt) {
+    if (left) atomic_store_explicit(&l->left, left - 1, MG_RELAXED);
+  } else
+    while (left && !atomic_compare_exchange_weak_explicit(
+                       &l->left, &left, left - 1, MG_RELAXED, MG_RELAXED)) {
+    }
+  mg__add32(mt, &l->refs);
+  return left != 0;
+}
+
 /* Return an item to its pool, dropping whatever references it holds. */
 void mg__item_end(mg_item_t *it) {
   if (it->flags & MG_IF_REFS) {
@@ -130,11 +155,13 @@ void mg__item_end(mg_item_t *it) {
   switch (it->kind) {
   case MG_ITEM_DATA:
     if (it->u.buf) mg_buf_unref(it->u.buf);
+    if (it->lin) lineage_unref(it->lin, it->node->eng->mt);
     break;
   case MG_ITEM_MSG:
     mg_msg_free(it->u.m.msg);
     break;
-  default:
+  case MG_ITEM_FN:
+    if (it->u.f.rel) it->u.f.rel(it->u.f.arg, it->u.f.arg2);
     break;
   }
   if (it->rec) mg__rec_finish(it, 0);
@@ -174,6 +201,9 @@ static void drop_undeliverable(mg_item_t *it, mg_drop_t why) {
 ** =======================================================
 */
 static int apply(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
+  MG_ASSERT((lw_load(n) & ~P) ||
+                (atomic_load(&n->flags) & MG_NF_FLUSHED && it->flags & MG_IF_TOPO),
+            "an item applied with nobody holding its node");
   mg_item_t *saved = tl_item;
   int err = 0;
   mg_engine_t *e = n->eng;
@@ -229,6 +259,16 @@ static int apply(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
 ** Queue, drain, work lists
 ** =======================================================
 */
+/* Whether it needs n's writer lock at this hop: a message or function
+** that changes n, or a type or hook that asks for one item at a time.
+** Decided at every hop and kept nowhere: a packet that once crossed a
+** writer-only node is a plain reader at the next. */
+static inline bool needs_writer(const mg_node_t *n, const mg_hook_t *h,
+                                const mg_item_t *it) {
+  return (it->flags & MG_IF_WRITER) || (n->te->type->flags & MG_TF_FORCE_WRITER) ||
+         (h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_FORCE_WRITER));
+}
+
 /* Queue it; *runnable says whether its node could run it now, and the
 ** caller then drains or schedules the node. */
 static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it, bool *runnable) {
@@ -281,7 +321,11 @@ static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it, bool *runnable) {
   lw_or(n, P, mt);
   mg_item_t *head = n->qtail->next;
   uint32_t cur = lw_load(n);
-  *runnable = (head->flags & MG_IF_WRITER) ? (cur & ~P) == 0 : !(cur & W);
+  *runnable = needs_writer(n, head->hook, head) ? (cur & ~P) == 0 : !(cur & W);
+  /* Once the queue lock is dropped, another thread may run the item, then
+  ** a shutdown behind it, and free n: the caller, who still has to drain
+  ** or schedule n, keeps it alive until then. */
+  if (*runnable) mg_node_ref(n);
   qunlock(n);
   return 0;
 }
@@ -356,7 +400,7 @@ void mg__drain(mg_node_t *n, uint32_t budget) {
       break;
     }
     mg_item_t *it = t->next;
-    bool w = it->flags & MG_IF_WRITER;
+    bool w = needs_writer(n, it->hook, it);
     if (!try_enter_head(n, w, mt)) {
       qunlock(n); /* the holder drains when it leaves */
       break;
@@ -474,9 +518,7 @@ int mg__deliver(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
     drop_undeliverable(it, MG_DROP_DEAD);
     return -ENOENT;
   }
-  bool w = (it->flags & MG_IF_WRITER) || (t->flags & MG_TF_FORCE_WRITER) ||
-           (h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_FORCE_WRITER));
-  if (w) it->flags |= MG_IF_WRITER;
+  bool w = needs_writer(n, h, it);
   bool mt = e->mt;
   bool could = !(it->flags & MG_IF_QUEUE) && tl_depth < e->max_depth &&
                !(h && (atomic_load_explicit(&h->flags, MG_RELAXED) & MG_HF_QUEUE)) &&
@@ -502,6 +544,7 @@ int mg__deliver(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
       tl_depth--;
     } else
       mg__schedule(n);
+    mg_node_unref(n); /* enqueue's */
   }
   return err;
 }
@@ -564,10 +607,24 @@ mg_item_t *mg_data_new(mg_node_t *n, mg_buf_t *b) {
   return it;
 }
 
+/* A copy shares the packet and its lineage's budget of copies; past the
+** budget the copy is born with no hops left and dies at its first hop,
+** counted as a loop. */
 mg_item_t *mg_item_dup(mg_item_t *it) {
+  mg_engine_t *e = it->node->eng;
+  mg_lineage_t *l = it->lin;
+  if (!l) { /* the first copy: an item's slot, from the same pool */
+    _Static_assert(sizeof(mg_lineage_t) <= sizeof(mg_item_t), "lineage");
+    l = (mg_lineage_t *)(void *)mg__item_get();
+    atomic_store_explicit(&l->refs, 1, MG_RELAXED);
+    atomic_store_explicit(&l->left, e->fanout, MG_RELAXED);
+    it->lin = l;
+  }
+  bool ok = lineage_take(l, e->mt);
   mg_buf_ref(it->u.buf);
   mg_item_t *c = mg_data_new(it->node, it->u.buf);
-  c->ttl = it->ttl;
+  c->lin = l;
+  c->ttl = ok ? it->ttl : 0;
   return c;
 }
 
@@ -588,11 +645,12 @@ mg_buf_t *mg_item_writable(mg_item_t *it) {
   return b;
 }
 
-int mg__send_fn_rec(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
-                    intptr_t arg2, unsigned flags, mg_rec_t *rec) {
+int mg__send_fn_full(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, mg_rel_t rel,
+                     void *arg, intptr_t arg2, unsigned flags, mg_rec_t *rec) {
   mg_item_t *it = mg__item_get();
   it->kind = MG_ITEM_FN;
   it->u.f.fn = fn;
+  it->u.f.rel = rel;
   it->u.f.arg = arg;
   it->u.f.arg2 = arg2;
   if (!(flags & MG_READER)) it->flags |= MG_IF_WRITER;
@@ -602,8 +660,18 @@ int mg__send_fn_rec(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
   return mg__deliver(n, h, it);
 }
 
+int mg__send_fn_rec(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
+                    intptr_t arg2, unsigned flags, mg_rec_t *rec) {
+  return mg__send_fn_full(n, h, fn, NULL, arg, arg2, flags, rec);
+}
+
 int mg_send_fn(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
                intptr_t arg2, unsigned flags) {
-  return mg__send_fn_rec(n, h, fn, arg, arg2, flags, NULL);
+  return mg__send_fn_full(n, h, fn, NULL, arg, arg2, flags, NULL);
+}
+
+int mg_send_fn_rel(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, mg_rel_t rel,
+                   void *arg, intptr_t arg2, unsigned flags) {
+  return mg__send_fn_full(n, h, fn, rel, arg, arg2, flags, NULL);
 }
 /* }====================================================== */

@@ -46,6 +46,7 @@ mg_engine_t *mg_engine_new(const mg_engine_opts_t *o) {
   e->max_depth = o->max_depth ? o->max_depth : 32;
   e->budget = o->budget ? o->budget : 64;
   e->queue_limit = o->queue_limit ? o->queue_limit : 1u << 20;
+  e->fanout = o->fanout ? o->fanout : 4096;
   e->loop_tid = pthread_self();
   e->next_id = 1;
   atomic_store(&e->next_due, INT64_MAX);

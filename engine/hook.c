@@ -210,6 +210,8 @@ void mg__hook_destroy(mg_hook_t *h, bool notify) {
   if (!(f & MG_HF_LINKED)) return;
   mg_node_t *n = h->node;
   mg_engine_t *e = n->eng;
+  MG_ASSERT(atomic_load(&n->word) & MG_LW_WRITER,
+            "a hook removed without its node's writer lock");
   pthread_mutex_lock(&e->topo);
   mg_hook_t **pp = &n->hooks;
   while (*pp != h) pp = &(*pp)->next;
@@ -371,8 +373,11 @@ int mg__mkpeer(mg_node_t *a, const char *type, const char *ha,
   atomic_store(&n->word, MG_LW_WRITER);
   const mg_type_t *ta = a->te->type, *tn = te->type;
   if (tn->constructor && (rc = tn->constructor(n))) {
-    atomic_store(&n->word, 0);
+    /* What the constructor queued on n (a send, a function) ends here, as
+    ** on the kill path below, but n never was: no close, no shutdown. */
     atomic_fetch_or(&n->flags, MG_NF_INVALID | MG_NF_CLOSING);
+    mg__flush_queue(n);
+    mg__leave(n, true);
     mg_node_unref(n);
     return rc;
   }

@@ -19,6 +19,23 @@
 #define MG_RELEASE memory_order_release
 #define MG_ACQREL memory_order_acq_rel
 
+/* Preconditions on lock words and reference counts, checked in debug and
+** sanitizer builds (Lua's api_check, netgraph's KASSERT). */
+#ifdef MG_ASSERTS
+#include <stdio.h>
+#include <stdlib.h>
+#define MG_ASSERT(c, msg)                                                  \
+  do {                                                                     \
+    if (!(c)) {                                                            \
+      fprintf(stderr, "%s:%d: assertion failed: %s (%s)\n", __FILE__,      \
+              __LINE__, msg, #c);                                          \
+      abort();                                                             \
+    }                                                                      \
+  } while (0)
+#else
+#define MG_ASSERT(c, msg) ((void)0)
+#endif
+
 /*
 ** {======================================================
 ** The lock word (DESIGN §2 rule 2): bit 0 a writer is inside, bit 1 the
@@ -104,23 +121,32 @@ extern mg_hook_t mg__deadhook;
 */
 enum { MG_ITEM_DATA, MG_ITEM_MSG, MG_ITEM_FN };
 enum { /* item flags */
-  MG_IF_WRITER = 1,
+  MG_IF_WRITER = 1,  /* a message or function that changes its node */
   MG_IF_QUEUE = 2,
   MG_IF_REFS = 4,    /* holds references on node and hook */
   MG_IF_TOPO = 8     /* a topology step: runs even on an invalid hook */
 };
+
+/* The copies made from one data item share one of these, so that a graph
+** that multiplies items (hubs in a ring) stops at a bound of copies, not
+** of hops only: 2^ttl is no bound. */
+typedef struct mg_lineage {
+  _Atomic uint32_t refs; /* items carrying it */
+  _Atomic uint32_t left; /* copies it may still make */
+} mg_lineage_t;
 
 struct mg_item {
   mg_item_t *next;
   mg_node_t *node; /* where it is (destination, then current) */
   mg_hook_t *hook; /* arrival hook or NULL */
   mg_rec_t *rec;
+  mg_lineage_t *lin; /* data: shared with its copies, from the first one */
   uint32_t ttl;
   uint8_t kind, flags;
   union {
     mg_buf_t *buf;
     struct { mg_msg_t *msg; uint32_t from; } m;
-    struct { mg_fn_t fn; void *arg; intptr_t arg2; } f;
+    struct { mg_fn_t fn; mg_rel_t rel; void *arg; intptr_t arg2; } f;
   } u;
 };
 
@@ -173,7 +199,7 @@ typedef struct mg_ring { /* a FIFO of nodes */
 struct mg_engine {
   bool mt; /* workers exist: atomics on the hot path */
   int nworkers;
-  uint32_t ttl, max_depth, budget, queue_limit;
+  uint32_t ttl, max_depth, budget, queue_limit, fanout;
   int clock;
   pthread_t loop_tid;
 
@@ -302,6 +328,8 @@ int mg__connect_start(mg_node_t *a, mg_node_t *b, const char *ha,
                       const char *hb);
 int mg__send_fn_rec(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
                     intptr_t arg2, unsigned flags, mg_rec_t *rec);
+int mg__send_fn_full(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, mg_rel_t rel,
+                     void *arg, intptr_t arg2, unsigned flags, mg_rec_t *rec);
 bool mg__enter(mg_node_t *n, bool writer);
 void mg__leave(mg_node_t *n, bool writer);
 int mg__mkpeer(mg_node_t *a, const char *type, const char *ha,

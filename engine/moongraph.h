@@ -268,6 +268,8 @@ typedef struct mg_engine_opts {
   uint32_t max_depth;    /* inline nesting per thread; 0 = 32 */
   uint32_t budget;       /* items one drain may run; 0 = 64 */
   uint32_t queue_limit;  /* queued data items per engine; 0 = 1<<20 */
+  uint32_t fanout;       /* copies one data item and its copies may make
+                         ** in all (mg_item_dup); 0 = 4096 */
   void *loop;            /* a uv_loop_t to run on; NULL = own one */
 } mg_engine_opts_t;
 
@@ -408,6 +410,12 @@ void mg_drop(mg_item_t *it, mg_drop_t why);  /* counted where it is */
 /* Run fn under node n's lock (writer unless MG_READER). */
 int mg_send_fn(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
                intptr_t arg2, unsigned flags);
+/* The same, with an owner for what arg and arg2 carry: rel runs exactly
+** once when the item ends -- after fn, or instead of it when the item is
+** dropped (its node shut down, the engine closing).  fn only borrows. */
+typedef void (*mg_rel_t)(void *arg, intptr_t arg2);
+int mg_send_fn_rel(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, mg_rel_t rel,
+                   void *arg, intptr_t arg2, unsigned flags);
 /* }====================================================== */
 
 /*
@@ -537,7 +545,9 @@ typedef struct mg_callout {
   intptr_t arg2;
   int64_t when;
   uint64_t gen;
-  int32_t slot; /* heap index, -1 when not armed */
+  int32_t slot;              /* heap index, -1 when not armed */
+  _Atomic uint32_t inflight; /* firings not yet ended, | 1<<31 once freed */
+  void (*fin)(struct mg_callout *); /* set by mg_callout_free */
 } mg_callout_t;
 
 void mg_callout_init(mg_callout_t *c);
@@ -546,6 +556,11 @@ int mg_callout_reset(mg_callout_t *c, mg_node_t *n, int64_t delay,
                      mg_fn_t fn, void *arg, intptr_t arg2);
 /* Disarm; a firing already queued will not run.  Call from inside n. */
 bool mg_callout_stop(mg_callout_t *c);
+/* Disarm for good and hand c back: fin(c) runs once no firing of c is in
+** flight any more -- now, or when the last queued firing ends.  For a
+** callout whose memory is not the node's own (a node's private callout
+** lives as long as the firings, which hold the node). */
+void mg_callout_free(mg_callout_t *c, void (*fin)(mg_callout_t *));
 /* }====================================================== */
 
 #endif

@@ -280,6 +280,7 @@ void mg_node_ref(mg_node_t *n) {
 
 void mg_node_unref(mg_node_t *n) {
   if (n == &mg__deadnode) return;
+  MG_ASSERT(atomic_load(&n->refs) > 0, "a node unreferenced once too often");
   uint32_t left;
   if (n->eng->mt)
     left = atomic_fetch_sub_explicit(&n->refs, 1, MG_ACQREL) - 1;
@@ -291,6 +292,8 @@ void mg_node_unref(mg_node_t *n) {
 }
 
 void mg__node_free(mg_node_t *n) {
+  MG_ASSERT(!n->qtail && !n->qlen, "a node freed with items in its queue");
+  MG_ASSERT(atomic_load(&n->word) == 0, "a node freed while held");
   atomic_fetch_sub(&n->te->count, 1);
   if (n->name) free(NAME_ENTRY(n->name));
   free(atomic_load(&n->xs));
@@ -312,6 +315,8 @@ void mg_node_rmself(mg_node_t *n) {
 int mg__rmnode(mg_node_t *n) {
   uint16_t f = atomic_fetch_or(&n->flags, MG_NF_INVALID | MG_NF_CLOSING);
   if (f & MG_NF_CLOSING) return 0;
+  MG_ASSERT(atomic_load(&n->word) & MG_LW_WRITER,
+            "a node shut down without its writer lock");
   const mg_type_t *t = n->te->type;
   if (t->close) t->close(n);
   while (n->hooks) mg__hook_destroy(n->hooks, true);
@@ -348,11 +353,14 @@ bool mg_node_valid(const mg_node_t *n) {
   return !(atomic_load_explicit(&n->flags, MG_RELAXED) & MG_NF_INVALID);
 }
 
+/* Any thread: a rename frees the old name under topo, so read it there. */
 void mg__node_describe(mg_node_t *n, char *buf, size_t len) {
+  pthread_mutex_lock(&n->eng->topo);
   if (n->name)
     snprintf(buf, len, "'%s' [%x] (%s)", n->name, n->id, n->te->type->name);
   else
     snprintf(buf, len, "[%x] (%s)", n->id, n->te->type->name);
+  pthread_mutex_unlock(&n->eng->topo);
 }
 /* }====================================================== */
 

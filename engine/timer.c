@@ -87,10 +87,14 @@ static void wall_rearm(mg_engine_t *e) {
   else mg_engine_post(e, rearm_post, e);
 }
 
+#define FREED (1u << 31)
+
 void mg_callout_init(mg_callout_t *c) {
   c->node = NULL;
   c->slot = -1;
   c->gen = 0;
+  atomic_store(&c->inflight, 0);
+  c->fin = NULL;
 }
 
 int mg_callout_reset(mg_callout_t *c, mg_node_t *n, int64_t delay,
@@ -151,6 +155,20 @@ static int callout_tramp(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t gen) {
   return live ? fn(n, NULL, a, a2) : 0;
 }
 
+/* A firing ended, run or dropped: the last one hands a freed callout
+** back to its owner. */
+static void callout_rel(void *arg, intptr_t gen) {
+  (void)gen;
+  mg_callout_t *c = arg;
+  if (atomic_fetch_sub(&c->inflight, 1) == (FREED | 1)) c->fin(c);
+}
+
+void mg_callout_free(mg_callout_t *c, void (*fin)(mg_callout_t *)) {
+  mg_callout_stop(c); /* no firing is sent after this */
+  c->fin = fin;
+  if (atomic_fetch_or(&c->inflight, FREED) == 0) fin(c);
+}
+
 void mg__timers_fire(mg_engine_t *e, int64_t now) {
   for (;;) {
     pthread_mutex_lock(&e->tm_mu);
@@ -163,9 +181,10 @@ void mg__timers_fire(mg_engine_t *e, int64_t now) {
     heap_remove(e, c);
     mg_node_t *n = c->node;
     uint64_t gen = c->gen;
+    atomic_fetch_add(&c->inflight, 1); /* c must outlive the firing */
     update_due(e);
     pthread_mutex_unlock(&e->tm_mu);
-    mg_send_fn(n, NULL, callout_tramp, c, (intptr_t)gen, 0);
+    mg_send_fn_rel(n, NULL, callout_tramp, callout_rel, c, (intptr_t)gen, 0);
     mg_node_unref(n); /* the heap's; a queued item holds its own */
   }
 }

@@ -593,6 +593,107 @@ static void t_run_modes(void) {
   teardown();
 }
 
+/* Rule 2, per hop: a packet that needed a writer at one node (a type that
+** takes one item at a time) is a plain reader at the next, even when it
+** reaches that node through its queue. */
+static _Atomic uint32_t seen_word;
+static int lwprobe_rcvdata(mg_hook_t *h, mg_item_t *it) {
+  atomic_store(&seen_word, atomic_load(&mg_hook_node(h)->word));
+  mg_consume(it);
+  return 0;
+}
+static const mg_type_t lwprobe_type = {
+  .name = "lwprobe", .doc = "records its lock word", .rcvdata = lwprobe_rcvdata};
+
+static void t_writer_per_hop(void) {
+  setup();
+  CHECK_OK(mg_type_register(E, &lwprobe_type));
+  CHECK_OK(mg_mkpeer(CTL, ".", "wprobe", "w", "in"));
+  CHECK_OK(mg_mkpeer(CTL, ".:w", "lwprobe", "out", "in"));
+  mg_node_t *lw = node(".:w.out");
+  CHECK(mg__enter(lw, true)); /* the packet must queue at lw */
+  CHECK_OK(mg_ctl_send_data(CTL, "w", seqbuf(1, 60)));
+  CHECK_EQ(atomic_load(&seen_word), 0);
+  mg__leave(lw, true); /* drains it */
+  uint32_t w = atomic_load(&seen_word);
+  CHECK(w & MG_LW_READER);
+  CHECK(!(w & MG_LW_WRITER));
+  mg_node_unref(lw);
+  teardown();
+}
+
+/* A function item's owner hears exactly once, whether it ran or was
+** dropped with its node. */
+static int rel_calls, fn_calls;
+static int count_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b) {
+  (void)n; (void)h; (void)a; (void)b;
+  fn_calls++;
+  return 0;
+}
+static void count_rel(void *a, intptr_t b) {
+  (void)b;
+  rel_calls++;
+  free(a);
+}
+
+static void t_fn_release(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  mg_node_t *p = node(".:p");
+  CHECK_OK(mg_send_fn_rel(p, NULL, count_fn, count_rel, malloc(16), 0, 0));
+  CHECK_EQ(fn_calls, 1); /* inline */
+  CHECK_EQ(rel_calls, 1);
+  CHECK(mg__enter(p, true));
+  CHECK_OK(mg_send_fn_rel(p, NULL, count_fn, count_rel, malloc(16), 0, 0));
+  CHECK_EQ(rel_calls, 1); /* queued: still owned */
+  CHECK_OK(mg__rmnode(p));
+  mg__leave(p, true);
+  CHECK_EQ(fn_calls, 1); /* dropped with the node, never run */
+  CHECK_EQ(rel_calls, 2);
+  /* sent to a node already gone */
+  CHECK_ERR(mg_send_fn_rel(p, NULL, count_fn, count_rel, malloc(16), 0, 0),
+            -ENOENT, "");
+  CHECK_EQ(rel_calls, 3);
+  mg_node_unref(p);
+  teardown();
+}
+
+/* A callout handed back with a firing still queued: its memory must last
+** until that firing ends, which then runs nothing. */
+static int co_fired, co_fins;
+static int co_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b) {
+  (void)n; (void)h; (void)a; (void)b;
+  co_fired++;
+  return 0;
+}
+static void co_fin(mg_callout_t *c) {
+  co_fins++;
+  free(c);
+}
+
+static void t_callout_free_inflight(void) {
+  mg_engine_opts_t o = {.clock = MG_CLOCK_VIRTUAL};
+  setup_opts(&o);
+  CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
+  mg_node_t *p = node(".:p");
+  mg_callout_t *c = malloc(sizeof *c);
+  mg_callout_init(c);
+  CHECK_OK(mg_callout_reset(c, p, 1000, co_fn, NULL, 0));
+  CHECK(mg__enter(p, true));
+  mg_clock_advance(E, mg_now(E) + 2000); /* the firing queues behind us */
+  mg_callout_free(c, co_fin);
+  CHECK_EQ(co_fins, 0); /* not while the firing is queued */
+  mg__leave(p, true);
+  CHECK_EQ(co_fired, 0);
+  CHECK_EQ(co_fins, 1);
+  c = malloc(sizeof *c); /* never armed: handed back at once */
+  mg_callout_init(c);
+  mg_callout_free(c, co_fin);
+  CHECK_EQ(co_fins, 2);
+  mg_node_unref(p);
+  teardown();
+}
+
 int main(void) {
   RUN(t_inline_when_free);
   RUN(t_queued_behind_writer);
@@ -611,5 +712,8 @@ int main(void) {
   RUN(t_callouts_virtual);
   RUN(t_callouts_wall);
   RUN(t_run_modes);
+  RUN(t_writer_per_hop);
+  RUN(t_fn_release);
+  RUN(t_callout_free_inflight);
   CHECK_DONE();
 }
