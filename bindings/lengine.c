@@ -155,12 +155,17 @@ static void ctl_data(void *arg, mg_hook_t *h, mg_item_t *it) {
   }
   lua_pushstring(T, mg_hook_name(h));
   lmg_item_t *li = lmg_push_item(T, g, g->ctl, it);
+  /* keep the handle below the call: a handler that does not name the
+  ** item lets it go, and a collection inside would free li under us */
+  lua_pushvalue(T, -1);
+  lua_insert(T, -4);
   bool ok = lmg_call(g, NULL, 2, 0, "on_data handler");
   if (!ok && li->it) {
     mg_drop(li->it, MG_DROP_ERROR);
     li->it = NULL;
   }
   lmg_item_done(li, true);
+  lua_pop(T, 1);
 }
 
 /* A reply nobody waited for, or a message sent to ".". */
@@ -212,6 +217,7 @@ static int l_engine(lua_State *L) {
     o.ttl = (uint32_t)opt_int(L, 1, "ttl", 0, 1, 1 << 30);
     o.max_depth = (uint32_t)opt_int(L, 1, "max_depth", 0, 1, 4096);
     o.queue_limit = (uint32_t)opt_int(L, 1, "queue_limit", 0, 1, 1 << 30);
+    o.fanout = (uint32_t)opt_int(L, 1, "fanout", 0, 1, 1 << 24);
     lua_getfield(L, 1, "clock");
     const char *c = luaL_optstring(L, -1, "wall");
     if (!strcmp(c, "virtual")) o.clock = MG_CLOCK_VIRTUAL;
@@ -757,12 +763,26 @@ static int l_advance(lua_State *L) {
 }
 
 /* {------------------------------------------------------ timers */
+/* A timer's record is not its handle's memory: a firing queued on "."
+** may still be on its way when the handle is cancelled and collected.
+** It goes when the handle, its callout and every posted call let go. */
 typedef struct ltimer {
   mg_callout_t c; /* first: the timers table is walked as callouts */
   lmg_engine_t *g;
   int64_t every;  /* ns; 0 for once */
   bool armed, held;
+  int refs;       /* handle + callout + calls posted to the loop */
 } ltimer_t;
+
+static void timer_unref(ltimer_t *t) {
+  if (--t->refs == 0) free(t);
+}
+
+static void timer_fin(mg_callout_t *c) { timer_unref((ltimer_t *)c); }
+
+static ltimer_t *check_timer(lua_State *L, int i) {
+  return *(ltimer_t **)luaL_checkudata(L, i, LMG_TIMER);
+}
 
 static void timer_disarm(lua_State *L, ltimer_t *t) {
   if (t->armed) mg_callout_stop(&t->c);
@@ -792,7 +812,10 @@ static void timer_lua(void *arg) {
   firing_t f = *(firing_t *)arg;
   free(arg);
   lmg_engine_t *g = f.g;
-  if (g->closed) return;
+  if (g->closed) {
+    timer_unref(f.t);
+    return;
+  }
   lua_State *T = g->T;
   lmg_push_uv(T, g);
   lua_getfield(T, -1, "timers");
@@ -800,13 +823,15 @@ static void timer_lua(void *arg) {
   lua_pushlightuserdata(T, f.t); /* only a key until found: it may be gone */
   lua_rawget(T, -2);
   lua_remove(T, -2); /* the handle, alive on the stack below */
+  ltimer_t *t = f.t;
   if (lua_isnil(T, -1)) { /* cancelled since */
     lua_pop(T, 1);
+    timer_unref(t);
     return;
   }
-  ltimer_t *t = f.t;
   lua_getiuservalue(T, -1, 1);
   if (!t->every) timer_disarm(T, t);
+  timer_unref(t); /* the handle on the stack holds it */
   lmg_call(g, NULL, 0, 0, "timer");
   lua_pop(T, 1);
 }
@@ -821,6 +846,7 @@ static int timer_fire(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t x) {
   if (t->every) mg_callout_reset(&t->c, g->ctl, t->every, timer_fire, t, 0);
   firing_t *f = mg_alloc(sizeof *f);
   *f = (firing_t){g, t};
+  t->refs++;
   mg_engine_post(g->e, timer_lua, f);
   return 0;
 }
@@ -831,14 +857,17 @@ static int new_timer(lua_State *L, bool every) {
   luaL_checktype(L, 3, LUA_TFUNCTION);
   if (secs < 0 || (every && secs <= 0))
     return luaL_argerror(L, 2, every ? "a period above zero" : "a delay of zero or more");
-  ltimer_t *t = lua_newuserdatauv(L, sizeof *t, 1);
-  memset(t, 0, sizeof *t);
+  ltimer_t **box = lua_newuserdatauv(L, sizeof *box, 2);
+  ltimer_t *t = *box = mg_calloc(1, sizeof *t);
   mg_callout_init(&t->c);
+  t->refs = 2; /* the handle and the callout */
   t->g = g;
   t->every = every ? (int64_t)(secs * 1e9) : 0;
   luaL_setmetatable(L, LMG_TIMER);
   lua_pushvalue(L, 3);
   lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, 1); /* t->g stays valid as long as the handle */
+  lua_setiuservalue(L, -2, 2);
   lmg_push_uv(L, g);
   lua_getfield(L, -1, "timers");
   lua_pushlightuserdata(L, t);
@@ -860,7 +889,7 @@ static int l_after(lua_State *L) { return new_timer(L, false); }
 static int l_every(lua_State *L) { return new_timer(L, true); }
 
 static int l_timer_cancel(lua_State *L) {
-  ltimer_t *t = luaL_checkudata(L, 1, LMG_TIMER);
+  ltimer_t *t = check_timer(L, 1);
   bool was = t->armed;
   if (!t->g->closed) timer_disarm(L, t);
   t->armed = false;
@@ -869,9 +898,25 @@ static int l_timer_cancel(lua_State *L) {
 }
 
 static int l_timer_tostring(lua_State *L) {
-  ltimer_t *t = luaL_checkudata(L, 1, LMG_TIMER);
+  ltimer_t *t = check_timer(L, 1);
   lua_pushfstring(L, "mg.timer (%s)", t->armed ? "armed" : "idle");
   return 1;
+}
+
+/* The handle is collected: while armed only when the state closes, as
+** the engine's table holds it till then.  Once the engine is closed no
+** firing can be in flight. */
+static int l_timer_gc(lua_State *L) {
+  ltimer_t **box = luaL_checkudata(L, 1, LMG_TIMER), *t = *box;
+  if (!t) return 0;
+  *box = NULL;
+  if (t->g->closed) timer_fin(&t->c);
+  else {
+    timer_disarm(L, t); /* out of the table the engine's close walks */
+    mg_callout_free(&t->c, timer_fin);
+  }
+  timer_unref(t);
+  return 0;
 }
 /* }------------------------------------------------------ */
 /* }====================================================== */
@@ -972,6 +1017,7 @@ static const luaL_Reg engine_meta[] = {
 
 static const luaL_Reg timer_methods[] = {{"cancel", l_timer_cancel}, {NULL, NULL}};
 static const luaL_Reg timer_meta[] = {{"__tostring", l_timer_tostring},
+                                      {"__gc", l_timer_gc},
                                       {NULL, NULL}};
 
 static const luaL_Reg module[] = {
