@@ -1,0 +1,90 @@
+-- bench_nodes.lua -- what each node type costs a packet: pcap -> TYPE ->
+-- hole against pcap -> hole over the same capture, one core, no workers.
+-- The anchor, measured the same way in the same run, is the cheapest hop
+-- there is: a tee passing left to right (a hole's receive and consume,
+-- plus one forward); node_ratio_TYPE is TYPE's cost over that hop's.
+-- Each set-up is scripts/bench/nodes/TYPE.lua; every run is a fresh
+-- process, best of three.
+--   build-release/moongraph scripts/bench/bench_nodes.lua DIR [-q]
+local mg = require "moongraph"
+local dir, quick = arg[1], arg[2] == "-q"
+assert(dir, "usage: bench_nodes.lua DIR [-q] (or --one TYPE FILE)")
+local self, host = arg[0], arg[-1]
+local here = debug.getinfo(1, "S").source:match("^@(.*)/scripts/bench/") or "."
+
+local function figure(name, v, unit)
+  print(string.format("figure: %s %.3g %s", name, v, unit))
+  io.stdout:flush()
+end
+
+local function sh(cmd)
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  assert(f:close(), cmd .. " failed: " .. out)
+  return out
+end
+
+-- one run in this process: "--one TYPE FILE".  The source reaches the
+-- node through a tee's tap (left2right -> right), the same in every run.
+local function through(kind, path)
+  local g = mg.engine()
+  assert(g:mkpeer("tee", "t", "left"))
+  assert(g:name(".:t", "T"))
+  assert(g:mkpeer("T:", "pcap", "left2right", "out"))
+  dofile(string.format("%s/scripts/bench/nodes/%s.lua", here, kind))(g, "T:", "right")
+  local src = "T:left2right"
+  assert(g:msg(src, "open", { file = path }))
+  local t0 = mg.monotime()
+  assert(g:msg(src, "start"))
+  g:run { ["until"] = "idle" }
+  local dt = mg.monotime() - t0
+  local st = g:msg(src, "getstats")
+  assert(st.done, kind .. ": the source did not finish")
+  g:close()
+  return st.packets, dt
+end
+
+if dir == "--one" then
+  local n, s = through(arg[2], arg[3])
+  print(string.format("packets %d seconds %.6f", n, s))
+  return
+end
+
+local function fresh(kind, path)
+  local out = sh(string.format("'%s' '%s' --one %s '%s'", host, self, kind, path))
+  local n, secs = out:match("packets (%d+) seconds ([%d.]+)")
+  return tonumber(n), tonumber(secs)
+end
+
+local function best(kind, path)
+  local n, b
+  for _ = 1, 3 do
+    local k, s = fresh(kind, path)
+    if not b or s < b then n, b = k, s end
+  end
+  return n, b
+end
+
+local size = quick and 200000 or 1000000
+local path = string.format("%s/mixed-%d.pcap", dir, size)
+if not io.open(path) then
+  sh(string.format("mkdir -p '%s' && lua5.4 '%s/pcaps/gen.lua' mixed %d '%s.tmp' && mv '%s.tmp' '%s'",
+    dir, here, size, path, path, path))
+end
+local types = {}
+for f in sh(string.format("ls '%s/scripts/bench/nodes'", here)):gmatch("(%S+)%.lua") do
+  types[#types + 1] = f
+end
+local n, hole = best("hole", path)
+local _, tee = best("tee", path)
+local hop_ns = (tee - hole) * 1e9 / n
+figure("node_ns_tee", hop_ns, "ns")
+for _, t in ipairs(types) do
+  if t ~= "hole" and t ~= "tee" then
+    local k, s = best(t, path)
+    assert(k == n, t .. ": read " .. k .. " packets of " .. n)
+    local ns = (s - hole) * 1e9 / n
+    figure("node_ns_" .. t, ns, "ns")
+    figure("node_ratio_" .. t, ns / hop_ns, "x")
+  end
+end

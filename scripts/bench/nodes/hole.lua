@@ -1,0 +1,2 @@
+-- the baseline: the hole alone
+return function(g, at, hook) assert(g:mkpeer(at, "hole", hook, "in")) end
