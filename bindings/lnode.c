@@ -3,7 +3,7 @@
 **
 ** A Lua type is a table of methods, registered under a name and made
 ** with mkpeer like any C type.  Its nodes run only on the loop thread
-** (DESIGN §2 rule 9), where the one Lua state lives.  Each node has a
+** (docs/design.md §2 rule 9), where the one Lua state lives.  Each node has a
 ** handle whose fields are the node's own Lua state: node.count = 0.
 */
 #include <stdio.h>

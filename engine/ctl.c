@@ -3,7 +3,7 @@
 ** and tests talk to the graph through one.  It is "." in their addresses,
 ** mkpeer with no path attaches to it, replies come back to it, and data
 ** that reaches its hooks goes to a callback.  Its methods run only on the
-** loop thread, where the script lives (DESIGN §2 rule 9).
+** loop thread, where the script lives (docs/design.md §2 rule 9).
 */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
-** dispatch.c -- inline-or-enqueue (DESIGN §2).
+** dispatch.c -- inline-or-enqueue (docs/design.md §2).
 **
 ** An item goes to a node.  If the node's lock can be had at once and its
 ** queue is empty, the sender runs the node's method right here on its own

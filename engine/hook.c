@@ -7,7 +7,7 @@
 ** reference: the peer link itself holds one on the peer hook, which holds
 ** one on its node.  Every change that touches two nodes is a chain of
 ** function items, one writer step per node, never two locks at once
-** (DESIGN §2 rule 8); each step copes with its node having died meanwhile.
+** (docs/design.md §2 rule 8); each step copes with its node having died meanwhile.
 */
 #include <stdlib.h>
 #include <string.h>

@@ -38,7 +38,7 @@
 
 /*
 ** {======================================================
-** The lock word (DESIGN §2 rule 2): bit 0 a writer is inside, bit 1 the
+** The lock word (docs/design.md §2 rule 2): bit 0 a writer is inside, bit 1 the
 ** queue is not empty, the rest counts readers inside.
 ** =======================================================
 */

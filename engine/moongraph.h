@@ -3,7 +3,7 @@
 **
 ** Everything a node type, a binding or a test may call.  The engine never
 ** includes lua.h and knows no node type but its own control endpoint; see
-** ../shared/DESIGN.md for the rules the code below follows.
+** docs/design.md for the rules the code below follows.
 */
 #ifndef MOONGRAPH_H
 #define MOONGRAPH_H

@@ -1,6 +1,6 @@
 /*
 ** msg.c -- control messages: delivery, and replies routed back to the
-** sender's node id, always through its queue (DESIGN §2 rule 8).
+** sender's node id, always through its queue (docs/design.md §2 rule 8).
 */
 #include <stdio.h>
 #include <stdlib.h>

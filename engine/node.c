@@ -1,6 +1,6 @@
 /*
 ** node.c -- nodes: creation, the id and name tables, the type registry,
-** reference counts, counters and the shutdown sequence (DESIGN §2 rule 11).
+** reference counts, counters and the shutdown sequence (docs/design.md §2 rule 11).
 */
 #include <ctype.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
 ** rec.c -- completion records: how a caller learns the real result of an
 ** operation whose items were queued, and waits for it without blocking
-** the engine (DESIGN §2 rule 8).
+** the engine (docs/design.md §2 rule 8).
 */
 #include <stdio.h>
 #include <stdlib.h>

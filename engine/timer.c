@@ -1,7 +1,7 @@
 /*
 ** timer.c -- engine time and callouts.  A callout is netgraph's ng_callout:
 ** when due it is sent to its node as a writer function item, so it runs
-** under the node's lock, in turn with the node's traffic (DESIGN §2
+** under the node's lock, in turn with the node's traffic (docs/design.md §2
 ** rule 12).  One heap serves both clocks: the wall clock arms a uv timer
 ** for the earliest entry; the virtual clock fires entries as a source
 ** moves time forward with packet timestamps.

@@ -1,6 +1,6 @@
 /*
 ** worker.c -- worker threads take nodes from the work list and drain them
-** (DESIGN §2 rule 6).  Nothing here blocks but the wait for work.
+** (docs/design.md §2 rule 6).  Nothing here blocks but the wait for work.
 */
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /*
-** The dispatch rules of DESIGN §2, one engine thread (no workers): each
+** The dispatch rules of docs/design.md §2, one engine thread (no workers): each
 ** test would fail if its rule broke.  Bad input of every kind gets an
 ** error naming the thing, and nothing leaks.
 */
