@@ -634,7 +634,7 @@ static int l_send(lua_State *L) {
   mg_buf_t *b = lmg_check_packet(L, 3);
   b->ts = ts;
   b->linktype = (uint16_t)lt;
-  int rc = mg_ctl_send_data(g->ctl, hook, b);
+  int rc = mg_node_send(g->ctl, hook, b);
   if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;

@@ -99,10 +99,8 @@ int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
     c = &any;
   }
   if (!c) {
-    char d[96];
-    mg__node_describe(to, d, sizeof d);
-    rc = mg_error(-ENOSYS, "node %s has no command '%s' (try: help %s)", d,
-                  cmd ? cmd : "", to->te->type->name);
+    rc = mg__node_error(to, -ENOSYS, "has no command '%s' (try: help %s)",
+                        cmd ? cmd : "", to->te->type->name);
     mg_node_unref(to);
     if (last) mg__hook_unref(last);
     mg_value_free(args);
@@ -148,9 +146,7 @@ static int send_data(mg_node_t *n, mg_buf_t *b, const char *hook) {
   mg_hook_t *h = mg_node_hook(n, hook);
   if (!h) {
     mg_buf_unref(b);
-    char d[96];
-    mg__node_describe(n, d, sizeof d);
-    return mg_error(-ENOENT, "node %s has no hook '%s'", d, hook);
+    return mg__node_error(n, -ENOENT, "has no hook '%s'", hook);
   }
   return mg_forward(h, mg_data_new(n, b));
 }
@@ -170,9 +166,7 @@ static void send_data_rel(void *arg, intptr_t hook) {
 int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b) {
   if (!mg_node_valid(n)) {
     mg_buf_unref(b);
-    char d[96];
-    mg__node_describe(n, d, sizeof d);
-    return mg_error(-ENOENT, "node %s is shut down", d);
+    return mg__node_error(n, -ENOENT, "is shut down");
   }
   if ((n->te->type->flags & MG_TF_LOOP_ONLY && !mg_on_loop_thread(n->eng)) ||
       !mg__enter(n, false)) {
@@ -184,10 +178,6 @@ int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b) {
   int rc = send_data(n, b, hook);
   mg__leave(n, false);
   return rc;
-}
-
-int mg_ctl_send_data(mg_node_t *ctl, const char *hook, mg_buf_t *b) {
-  return mg_node_send(ctl, hook, b);
 }
 
 static mg_value_t *fields(const char *k1, const char *v1, const char *k2,

@@ -110,10 +110,6 @@ static inline bool loop_only(const mg_node_t *n) {
   return n->te->type->flags & MG_TF_LOOP_ONLY;
 }
 
-static inline void add_i64(const mg_engine_t *e, _Atomic int64_t *c, int64_t v) {
-  if (e->mt) atomic_fetch_add_explicit(c, v, MG_ACQREL);
-  else atomic_store_explicit(c, atomic_load_explicit(c, MG_RELAXED) + v, MG_RELAXED);
-}
 /* }====================================================== */
 
 /*
@@ -124,7 +120,7 @@ static inline void add_i64(const mg_engine_t *e, _Atomic int64_t *c, int64_t v) 
 /* Lineage counters: plain with one thread, atomic with workers, whose
 ** copies of one packet may be anywhere. */
 static void lineage_unref(mg_lineage_t *l, bool mt) {
-  uint32_t left;
+  uint32_t left; /* the last one must know it is: not mg__count */
   if (mt) left = atomic_fetch_sub_explicit(&l->refs, 1, MG_ACQREL) - 1;
   else {
     left = atomic_load_explicit(&l->refs, MG_RELAXED) - 1;
@@ -142,7 +138,7 @@ static bool lineage_take(mg_lineage_t *l, bool mt) {
     while (left && !atomic_compare_exchange_weak_explicit(
                        &l->left, &left, left - 1, MG_RELAXED, MG_RELAXED)) {
     }
-  mg__add32(mt, &l->refs);
+  mg__count(mt, &l->refs, 1, MG_RELAXED);
   return left != 0;
 }
 
@@ -181,9 +177,7 @@ void mg_drop(mg_item_t *it, mg_drop_t why) {
 /* A message or function item that cannot run: its waiter learns why. */
 static void fail_item(mg_item_t *it, int err, const char *what) {
   if (it->rec) {
-    char d[96];
-    mg__node_describe(it->node, d, sizeof d);
-    mg_error(err, "node %s %s", d, what);
+    mg__node_error(it->node, err, "%s", what);
     mg__rec_finish(it, err);
   }
   mg__item_end(it);
@@ -202,7 +196,7 @@ static void drop_undeliverable(mg_item_t *it, mg_drop_t why) {
 */
 static int apply(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   MG_ASSERT((lw_load(n) & ~P) ||
-                (atomic_load(&n->flags) & MG_NF_FLUSHED && it->flags & MG_IF_TOPO),
+                (atomic_load(&n->flags) & MG_NF_FLUSHED && it->flags & MG_IF_STEP),
             "an item applied with nobody holding its node");
   mg_item_t *saved = tl_item;
   int err = 0;
@@ -227,12 +221,12 @@ static int apply(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
     break;
   }
   case MG_ITEM_MSG:
-    mg__add32(e->mt, &n->msgs);
+    mg__count(e->mt, &n->msgs, 1, MG_RELAXED);
     err = mg__apply_msg(n, h, it);
     break;
   case MG_ITEM_FN: {
-    mg__add32(e->mt, &n->fns);
-    if (!mg_node_valid(n) && !(it->flags & MG_IF_TOPO)) {
+    mg__count(e->mt, &n->fns, 1, MG_RELAXED);
+    if (!mg_node_valid(n) && !(it->flags & MG_IF_STEP)) {
       fail_item(it, err = -ENOENT, "is shut down");
       break;
     }
@@ -295,7 +289,7 @@ static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it, bool *runnable) {
   qlock(n);
   if (atomic_load_explicit(&n->flags, MG_RELAXED) & MG_NF_FLUSHED) {
     qunlock(n);
-    if (it->flags & MG_IF_TOPO) { /* a dead node still runs its steps */
+    if (it->flags & MG_IF_STEP) { /* a dead node still runs its topology steps */
       apply(n, h, it);
       return 0;
     }
@@ -304,12 +298,11 @@ static int enqueue(mg_node_t *n, mg_hook_t *h, mg_item_t *it, bool *runnable) {
   }
   /* Count before the item is visible: once the lock is dropped another
   ** thread may run it, end it and reuse its memory. */
-  add_i64(e, &e->pending, 1);
+  mg__count(e->mt, &e->pending, 1, MG_ACQREL);
   mg__add(e, &x->queued, 1);
   if (data) {
-    add_i64(e, &e->qdata, 1);
-    if (mt) atomic_fetch_add(&x->qdata, 1);
-    else atomic_store_explicit(&x->qdata, x->qdata + 1, MG_RELAXED);
+    mg__count(e->mt, &e->qdata, 1, MG_ACQREL);
+    mg__count(mt, &x->qdata, 1, MG_RELAXED);
   }
   if (n->qtail) {
     it->next = n->qtail->next;
@@ -410,12 +403,10 @@ void mg__drain(mg_node_t *n, uint32_t budget) {
     n->qlen--;
     if (!n->qtail) lw_clear(n, P, mt);
     qunlock(n);
-    add_i64(e, &e->pending, -1);
+    mg__count(e->mt, &e->pending, -1, MG_ACQREL);
     if (it->kind == MG_ITEM_DATA) {
-      add_i64(e, &e->qdata, -1);
-      mg_xstats_t *x = mg__xs(n);
-      if (mt) atomic_fetch_sub(&x->qdata, 1);
-      else atomic_store_explicit(&x->qdata, x->qdata - 1, MG_RELAXED);
+      mg__count(e->mt, &e->qdata, -1, MG_ACQREL);
+      mg__count(mt, &mg__xs(n)->qdata, -1, MG_RELAXED);
     }
     apply(n, it->hook, it);
     lw_leave(n, w, mt);
@@ -476,12 +467,12 @@ void mg__flush_queue(mg_node_t *n) {
   t->next = NULL;
   while (it) {
     mg_item_t *next = it->next;
-    add_i64(e, &e->pending, -1);
+    mg__count(e->mt, &e->pending, -1, MG_ACQREL);
     if (it->kind == MG_ITEM_DATA) {
-      add_i64(e, &e->qdata, -1);
-      atomic_fetch_sub(&mg__xs(n)->qdata, 1);
+      mg__count(e->mt, &e->qdata, -1, MG_ACQREL);
+      mg__count(e->mt, &mg__xs(n)->qdata, -1, MG_RELAXED);
     }
-    if (it->flags & MG_IF_TOPO) apply(n, it->hook, it); /* steps clean up */
+    if (it->flags & MG_IF_STEP) apply(n, it->hook, it); /* topology steps clean up */
     else drop_undeliverable(it, MG_DROP_DEAD);
     it = next;
   }
@@ -513,7 +504,7 @@ int mg__deliver(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
     it->ttl--;
   }
   uint16_t nf = atomic_load_explicit(&n->flags, MG_RELAXED);
-  if ((nf & MG_NF_INVALID) && !(it->flags & MG_IF_TOPO)) {
+  if ((nf & MG_NF_INVALID) && !(it->flags & MG_IF_STEP)) {
     it->hook = h;
     drop_undeliverable(it, MG_DROP_DEAD);
     return -ENOENT;
@@ -558,13 +549,13 @@ static inline __attribute__((always_inline)) int
 forward(mg_hook_t *out, mg_item_t *it, mg_hook_t *p, uint32_t hf,
         mg_engine_t *e, const bool mt) {
   mg_node_t *n = p->node;
-  mg__addm(mt, &out->out, 1);
+  mg__count(mt, &out->out, 1, MG_RELAXED);
   if ((hf & (MG_HF_QUEUE | MG_HF_FORCE_WRITER | MG_HF_SLOW)) ||
       it->ttl == 0 || tl_depth >= e->max_depth ||
       (atomic_load_explicit(&n->flags, MG_RELAXED) & MG_NF_INVALID) ||
       (it->flags & MG_IF_QUEUE) || !try_enter(n, false, mt))
     return mg__deliver(n, p, it);
-  mg__addm(mt, &p->in, 1);
+  mg__count(mt, &p->in, 1, MG_RELAXED);
   it->ttl--;
   it->node = n;
   it->hook = p;
@@ -578,7 +569,7 @@ forward(mg_hook_t *out, mg_item_t *it, mg_hook_t *p, uint32_t hf,
     tl_depth++;
     err = n->te->type->rcvdata(p, it);
     tl_depth--;
-    if (mg_unlikely(err)) mg__addm(mt, &mg__xs(n)->errors, 1);
+    if (mg_unlikely(err)) mg__count(mt, &mg__xs(n)->errors, 1, MG_RELAXED);
   }
   if (lw_leave(n, false, mt) & P) after_leave(n);
   return err;
@@ -655,7 +646,7 @@ int mg__send_fn_full(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, mg_rel_t rel,
   it->u.f.arg2 = arg2;
   if (!(flags & MG_READER)) it->flags |= MG_IF_WRITER;
   if (flags & MG_QUEUE) it->flags |= MG_IF_QUEUE;
-  if (flags & MG__TOPO) it->flags |= MG_IF_TOPO;
+  if (flags & MG__STEP) it->flags |= MG_IF_STEP;
   if (rec) mg__rec_attach(rec, it);
   return mg__deliver(n, h, it);
 }

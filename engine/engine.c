@@ -98,11 +98,6 @@ static void settle(mg_engine_t *e) {
   }
 }
 
-static int rmnode_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b) {
-  (void)h; (void)a; (void)b;
-  return mg__rmnode(n);
-}
-
 /* Shut every node down, a batch of ids at a time, until none is left. */
 static void shutdown_all(mg_engine_t *e) {
   for (;;) {
@@ -114,15 +109,12 @@ static void shutdown_all(mg_engine_t *e) {
     pthread_mutex_unlock(&e->topo);
     if (!n) break;
     for (uint32_t i = 0; i < n; i++) {
-      mg_node_t *x;
       pthread_mutex_lock(&e->topo);
-      for (x = e->idtab[(ids[i] * 2654435761u) & e->idmask]; x && x->id != ids[i];
-           x = x->idnext) {
-      }
+      mg_node_t *x = mg__id_lookup(e, ids[i]);
       if (x) mg_node_ref(x);
       pthread_mutex_unlock(&e->topo);
       if (!x) continue;
-      mg__send_fn_rec(x, NULL, rmnode_fn, NULL, 0, MG__TOPO, NULL);
+      mg__send_fn_rec(x, NULL, mg__rmnode_fn, NULL, 0, MG__STEP, NULL);
       mg_node_unref(x);
     }
     settle(e);

@@ -159,11 +159,7 @@ int mg__generic(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
   case G_RMHOOK: {
     if ((rc = need_str(m, "hook", &a))) return rc;
     mg_hook_t *h = mg_node_hook(n, a);
-    if (!h) {
-      char d[96];
-      mg__node_describe(n, d, sizeof d);
-      return mg_error(-ENOENT, "node %s has no hook '%s'", d, a);
-    }
+    if (!h) return mg__node_error(n, -ENOENT, "has no hook '%s'", a);
     mg__hook_destroy(h, true);
     return 0;
   }

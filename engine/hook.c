@@ -64,12 +64,6 @@ void mg__hooks_free(mg_engine_t *e) {
   e->hk_nslabs = e->hk_cap = 0;
 }
 
-static uint32_t hashstr(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-  return h;
-}
-
 /* Hook names repeat (left, right, in, out): one copy each per engine. */
 const char *mg__intern(mg_engine_t *e, const char *s) {
   pthread_mutex_lock(&e->topo);
@@ -78,7 +72,7 @@ const char *mg__intern(mg_engine_t *e, const char *s) {
     char **t = mg_calloc(size, sizeof *t);
     for (uint32_t i = 0; e->interned && i <= e->imask; i++)
       if (e->interned[i]) {
-        uint32_t j = hashstr(e->interned[i]) & (size - 1);
+        uint32_t j = mg__hashstr(e->interned[i]) & (size - 1);
         while (t[j]) j = (j + 1) & (size - 1);
         t[j] = e->interned[i];
       }
@@ -86,7 +80,7 @@ const char *mg__intern(mg_engine_t *e, const char *s) {
     e->interned = t;
     e->imask = size - 1;
   }
-  uint32_t j = hashstr(s) & e->imask;
+  uint32_t j = mg__hashstr(s) & e->imask;
   while (e->interned[j] && strcmp(e->interned[j], s) != 0)
     j = (j + 1) & e->imask;
   if (!e->interned[j]) {
@@ -172,11 +166,8 @@ static void set_peer(mg_hook_t *h, mg_hook_t *p) {
 int mg__hook_addcheck(mg_node_t *n, const char *name) {
   int rc = mg__check_name("hook name", name);
   if (rc) return rc;
-  if (mg_node_hook(n, name)) {
-    char d[96];
-    mg__node_describe(n, d, sizeof d);
-    return mg_error(-EEXIST, "node %s already has a hook '%s'", d, name);
-  }
+  if (mg_node_hook(n, name))
+    return mg__node_error(n, -EEXIST, "already has a hook '%s'", name);
   return 0;
 }
 
@@ -225,7 +216,7 @@ void mg__hook_destroy(mg_hook_t *h, bool notify) {
     if (notify && !(f & MG_HF_BYPASS)) { /* p's link ref moves to the item */
       mg__hook_ref(h);
       mg__send_fn_rec(p->node, NULL, unlink_peer_fn, p, (intptr_t)h,
-                      MG_QUEUE | MG__TOPO, NULL);
+                      MG_QUEUE | MG__STEP, NULL);
     } else
       mg__hook_unref(p);
   }
@@ -252,12 +243,6 @@ static int unlink_peer_fn(mg_node_t *n, mg_hook_t *unused, void *arg,
 ** Connect: three steps, A then B then A (netgraph's ng_con_nodes).
 ** =======================================================
 */
-static int describe_err(int rc, mg_node_t *n, const char *what) {
-  char d[96];
-  mg__node_describe(n, d, sizeof d);
-  return mg_error(rc, "node %s %s", d, what);
-}
-
 static int connect_abort_fn(mg_node_t *a, mg_hook_t *u, void *arg,
                             intptr_t arg2) {
   (void)a; (void)u; (void)arg2;
@@ -275,8 +260,8 @@ static int connect_step3_fn(mg_node_t *a, mg_hook_t *u, void *arg,
   if (!(atomic_load(&ha->flags) & MG_HF_LINKED) || !mg_node_valid(a)) {
     /* A left while B joined: B must not keep pointing at us */
     mg__send_fn_rec(hb->node, NULL, unlink_peer_fn, hb, (intptr_t)ha,
-                    MG_QUEUE | MG__TOPO, NULL);
-    return describe_err(-ENOENT, a, "shut down during connect");
+                    MG_QUEUE | MG__STEP, NULL);
+    return mg__node_error(a, -ENOENT, "shut down during connect");
   }
   set_peer(ha, hb); /* the item's reference on hb becomes the link's */
   const mg_type_t *t = a->te->type;
@@ -301,7 +286,7 @@ static int connect_step2_fn(mg_node_t *b, mg_hook_t *u, void *arg,
     return mg_error(-ENOENT, "connect: the first node shut down meanwhile");
   }
   if (!mg_node_valid(b)) {
-    rc = describe_err(-ENOENT, b, "shut down during connect");
+    rc = mg__node_error(b, -ENOENT, "shut down during connect");
     goto abort;
   }
   if ((rc = mg__hook_addcheck(b, hbname))) goto abort;
@@ -322,11 +307,11 @@ static int connect_step2_fn(mg_node_t *b, mg_hook_t *u, void *arg,
   mg__hook_ref(hb);
   /* ha's item reference travels on to step 3 */
   mg__send_fn_rec(ha->node, NULL, connect_step3_fn, ha, (intptr_t)hb,
-                  MG_QUEUE | MG__TOPO, rec);
+                  MG_QUEUE | MG__STEP, rec);
   return 0;
 abort:
   mg__send_fn_rec(ha->node, NULL, connect_abort_fn, ha, 0,
-                  MG_QUEUE | MG__TOPO, NULL);
+                  MG_QUEUE | MG__STEP, NULL);
   return rc;
 }
 
@@ -334,9 +319,9 @@ int mg__connect_start(mg_node_t *a, mg_node_t *b, const char *ha,
                       const char *hb) {
   int rc;
   if (a == b && strcmp(ha, hb) == 0)
-    return describe_err(-EINVAL, a, "cannot connect a hook to itself");
+    return mg__node_error(a, -EINVAL, "cannot connect a hook to itself");
   if ((rc = mg__check_name("peer hook name", hb))) return rc;
-  if (!mg_node_valid(b)) return describe_err(-ENOENT, b, "is shut down");
+  if (!mg_node_valid(b)) return mg__node_error(b, -ENOENT, "is shut down");
   if ((rc = mg__hook_addcheck(a, ha))) return rc;
   mg_hook_t *h = mg__hook_new(a, ha);
   const mg_type_t *t = a->te->type;
@@ -348,7 +333,7 @@ int mg__connect_start(mg_node_t *a, mg_node_t *b, const char *ha,
   mg__hook_ref(h);
   return mg__send_fn_rec(b, NULL, connect_step2_fn, h,
                          (intptr_t)mg__intern(a->eng, hb),
-                         MG_QUEUE | MG__TOPO, mg__current_rec());
+                         MG_QUEUE | MG__STEP, mg__current_rec());
 }
 /* }====================================================== */
 
@@ -447,7 +432,7 @@ static int splice2_fn(mg_node_t *n, mg_hook_t *u, void *arg, intptr_t x) {
     mg__hook_ref(s->pa);
     mg__hook_ref(s->pb);
     mg__send_fn_rec(s->pa->node, NULL, unlink_peer_fn, s->pa,
-                    (intptr_t)s->pb, MG_QUEUE | MG__TOPO, NULL);
+                    (intptr_t)s->pb, MG_QUEUE | MG__STEP, NULL);
   }
   splice_free(s);
   return 0;
@@ -461,14 +446,14 @@ static int splice1_fn(mg_node_t *n, mg_hook_t *u, void *arg, intptr_t x) {
     set_peer(s->pa, s->pb);
     mg__hook_unref(s->a);
     mg__send_fn_rec(s->pb->node, NULL, splice2_fn, s, 0,
-                    MG_QUEUE | MG__TOPO, NULL);
+                    MG_QUEUE | MG__STEP, NULL);
     return 0;
   }
   /* pa went away: pb must let go of b */
   mg__hook_ref(s->pb);
   mg__hook_ref(s->b);
   mg__send_fn_rec(s->pb->node, NULL, unlink_peer_fn, s->pb, (intptr_t)s->b,
-                  MG_QUEUE | MG__TOPO, NULL);
+                  MG_QUEUE | MG__STEP, NULL);
   splice_free(s);
   return 0;
 }
@@ -487,6 +472,6 @@ int mg_hook_bypass(mg_hook_t *a, mg_hook_t *b) {
   atomic_fetch_or(&a->flags, MG_HF_BYPASS);
   atomic_fetch_or(&b->flags, MG_HF_BYPASS);
   return mg__send_fn_rec(s->pa->node, NULL, splice1_fn, s, 0,
-                         MG_QUEUE | MG__TOPO, NULL);
+                         MG_QUEUE | MG__STEP, NULL);
 }
 /* }====================================================== */

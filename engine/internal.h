@@ -62,7 +62,7 @@ enum { /* hook flags beyond the public ones */
   MG_HF_SLOW = 0x1000    /* its node's type needs the general road */
 };
 
-enum { MG__TOPO = 0x100 }; /* send flag: a topology step (see hook.c) */
+enum { MG__STEP = 0x100 }; /* send flag: a topology step (hook.c), see MG_IF_STEP */
 
 typedef struct mg_tent { /* a registered type */
   const mg_type_t *type;
@@ -124,7 +124,7 @@ enum { /* item flags */
   MG_IF_WRITER = 1,  /* a message or function that changes its node */
   MG_IF_QUEUE = 2,
   MG_IF_REFS = 4,    /* holds references on node and hook */
-  MG_IF_TOPO = 8     /* a topology step: runs even on an invalid hook */
+  MG_IF_STEP = 8     /* a topology step: runs even on a node shut down */
 };
 
 /* The copies made from one data item share one of these, so that a graph
@@ -259,23 +259,19 @@ struct mg_engine {
   bool freeing;
 };
 
-/* Counters: plain loads and stores with one thread, atomics with workers. */
-static inline void mg__addm(bool mt, _Atomic uint64_t *c, uint64_t v) {
-  if (mt)
-    atomic_fetch_add_explicit(c, v, MG_RELAXED);
-  else
-    atomic_store_explicit(c, atomic_load_explicit(c, MG_RELAXED) + v,
-                          MG_RELAXED);
-}
-
-static inline void mg__add32(bool mt, _Atomic uint32_t *c) {
-  if (mt) atomic_fetch_add_explicit(c, 1, MG_RELAXED);
-  else atomic_store_explicit(c, atomic_load_explicit(c, MG_RELAXED) + 1, MG_RELAXED);
-}
+/* Counters, of any width: plain loads and stores with one thread, atomic
+** read-modify-writes with workers.  order is MG_RELAXED for statistics,
+** MG_ACQREL for the counts that decide whether the engine is idle. */
+#define mg__count(mt, c, v, order)                                         \
+  do {                                                                     \
+    if (mt) atomic_fetch_add_explicit((c), (v), (order));                  \
+    else atomic_store_explicit((c), atomic_load_explicit((c), MG_RELAXED) + (v), \
+                               MG_RELAXED);                                \
+  } while (0)
 
 static inline void mg__add(const mg_engine_t *e, _Atomic uint64_t *c,
                            uint64_t v) {
-  mg__addm(e->mt, c, v);
+  mg__count(e->mt, c, v, MG_RELAXED);
 }
 
 mg_xstats_t *mg__xs_alloc(mg_node_t *n);
@@ -337,7 +333,19 @@ int mg__mkpeer(mg_node_t *a, const char *type, const char *ha,
 void mg__hooks_free(mg_engine_t *e);
 const char *mg__intern(mg_engine_t *e, const char *s);
 void mg__intern_free(mg_engine_t *e);
-void mg__node_describe(mg_node_t *n, char *buf, size_t len); /* [5]tee "x" */
+void mg__node_describe(mg_node_t *n, char *buf, size_t len); /* 'x' [5] (tee) */
+/* mg_error with the message "node 'x' [5] (tee) " + fmt. */
+int mg__node_error(mg_node_t *n, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int mg__rmnode_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b);
+mg_node_t *mg__id_lookup(mg_engine_t *e, uint32_t id); /* caller holds topo */
+
+/* FNV-1a, for the engine's name tables. */
+static inline uint32_t mg__hashstr(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h;
+}
 
 /* generic.c */
 int mg__generic(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,

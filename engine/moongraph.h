@@ -509,8 +509,7 @@ int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
 /* The same with the arguments in text form. */
 int mg_ctl_call_text(mg_node_t *ctl, const char *path, const char *cmd,
                      const char *args, mg_value_t **reply);
-/* Send a data item out of ctl's hook; takes b. */
-int mg_ctl_send_data(mg_node_t *ctl, const char *hook, mg_buf_t *b);
+/* Data out of ctl's hooks: mg_node_send(ctl, hook, b). */
 
 /* Shorthands for the generic commands. */
 int mg_mkpeer(mg_node_t *ctl, const char *path, const char *type,

@@ -69,7 +69,6 @@ static void send_reply(mg_node_t *n, mg_item_t *it, int err,
 int mg__apply_msg(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   mg_msg_t *m = it->u.m.msg;
   const mg_type_t *t = n->te->type;
-  char d[96];
   if (m->flags & MG_MSG_RESP) {
     int err = m->error;
     if (it->rec) { /* a waiter's answer: hand it over */
@@ -88,23 +87,18 @@ int mg__apply_msg(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   mg_value_t *reply = NULL;
   int err;
   mg_clearerr();
-  if (!mg_node_valid(n)) {
-    mg__node_describe(n, d, sizeof d);
-    err = mg_error(-ENOENT, "node %s is shut down", d);
-  } else if (m->cookie == MG_COOKIE_GENERIC)
+  if (!mg_node_valid(n))
+    err = mg__node_error(n, -ENOENT, "is shut down");
+  else if (m->cookie == MG_COOKIE_GENERIC)
     err = mg__generic(n, m, h, &reply);
   else if (t->rcvmsg)
     err = t->rcvmsg(n, m, h, &reply);
-  else {
-    mg__node_describe(n, d, sizeof d);
-    err = mg_error(-ENOSYS, "node %s takes no messages", d);
-  }
+  else
+    err = mg__node_error(n, -ENOSYS, "takes no messages");
   char msg[256] = "";
   if (err) {
-    if (!*mg_errmsg()) {
-      mg__node_describe(n, d, sizeof d);
-      mg_error(err, "node %s: %s: %s", d, m->cmdstr, strerror(-err));
-    }
+    if (!*mg_errmsg())
+      mg__node_error(n, err, "%s: %s", m->cmdstr, strerror(-err));
     snprintf(msg, sizeof msg, "%s", mg_errmsg());
   }
   if ((m->flags & MG_MSG_WANTREPLY) && it->u.m.from)

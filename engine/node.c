@@ -3,6 +3,7 @@
 ** reference counts, counters and the shutdown sequence (docs/design.md §2 rule 11).
 */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,6 @@ struct mg_name {
 };
 
 #define NAME_ENTRY(p) ((struct mg_name *)((p) - offsetof(struct mg_name, name)))
-
-static uint32_t hashstr(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-  return h;
-}
 
 static uint32_t hashid(uint32_t id) { return id * 2654435761u; }
 
@@ -69,7 +64,7 @@ void mg_type_foreach(mg_engine_t *e,
 }
 
 uint32_t mg_type_cookie(const mg_type_t *t) {
-  return hashstr(t->name) | 1u; /* never the generic cookie's parity */
+  return mg__hashstr(t->name) | 1u; /* never the generic cookie's parity */
 }
 
 const mg_cmd_t *mg_cmd_find(const mg_type_t *t, const char *name,
@@ -111,13 +106,13 @@ int mg__check_name(const char *what, const char *name) {
 /* Caller holds topo. */
 static mg_node_t *name_lookup(mg_engine_t *e, const char *name) {
   if (!e->ntab) return NULL;
-  for (struct mg_name *x = e->ntab[hashstr(name) & e->nmask]; x; x = x->next)
+  for (struct mg_name *x = e->ntab[mg__hashstr(name) & e->nmask]; x; x = x->next)
     if (strcmp(x->name, name) == 0) return x->node;
   return NULL;
 }
 
 static void name_unlink(mg_engine_t *e, mg_node_t *n) {
-  struct mg_name **pp = &e->ntab[hashstr(n->name) & e->nmask];
+  struct mg_name **pp = &e->ntab[mg__hashstr(n->name) & e->nmask];
   while (*pp && (*pp)->node != n) pp = &(*pp)->next;
   if (*pp) {
     *pp = (*pp)->next;
@@ -131,7 +126,7 @@ static void name_grow(mg_engine_t *e) {
   for (uint32_t i = 0; e->ntab && i <= e->nmask; i++)
     for (struct mg_name *x = e->ntab[i], *nx; x; x = nx) {
       nx = x->next;
-      uint32_t b = hashstr(x->name) & (size - 1);
+      uint32_t b = mg__hashstr(x->name) & (size - 1);
       x->next = t[b];
       t[b] = x;
     }
@@ -162,7 +157,7 @@ int mg__set_name(mg_node_t *n, const char *name) {
   struct mg_name *x = mg_alloc(sizeof *x + len);
   memcpy(x->name, name, len);
   x->node = n;
-  uint32_t b = hashstr(name) & e->nmask;
+  uint32_t b = mg__hashstr(name) & e->nmask;
   x->next = e->ntab[b];
   e->ntab[b] = x;
   e->nnamed++;
@@ -194,7 +189,7 @@ static void id_grow(mg_engine_t *e) {
   e->idmask = size - 1;
 }
 
-static mg_node_t *id_lookup(mg_engine_t *e, uint32_t id) {
+mg_node_t *mg__id_lookup(mg_engine_t *e, uint32_t id) {
   if (!e->idtab) return NULL;
   for (mg_node_t *n = e->idtab[hashid(id) & e->idmask]; n; n = n->idnext)
     if (n->id == id) return n;
@@ -205,7 +200,7 @@ static mg_node_t *id_lookup(mg_engine_t *e, uint32_t id) {
 static uint32_t id_next(mg_engine_t *e) {
   for (;;) {
     uint32_t id = e->next_id++;
-    if (id && !id_lookup(e, id)) return id;
+    if (id && !mg__id_lookup(e, id)) return id;
   }
 }
 
@@ -237,7 +232,7 @@ static void unpublish(mg_node_t *n) {
 
 mg_node_t *mg_node_byid(mg_engine_t *e, uint32_t id) {
   pthread_mutex_lock(&e->topo);
-  mg_node_t *n = id_lookup(e, id);
+  mg_node_t *n = mg__id_lookup(e, id);
   if (n && (atomic_load(&n->flags) & MG_NF_INVALID)) n = NULL;
   if (n) mg_node_ref(n);
   pthread_mutex_unlock(&e->topo);
@@ -300,14 +295,14 @@ void mg__node_free(mg_node_t *n) {
   free(n);
 }
 
-static int rmnode_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b) {
+int mg__rmnode_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b) {
   (void)h; (void)a; (void)b;
   return mg__rmnode(n);
 }
 
 void mg_node_rmself(mg_node_t *n) {
   atomic_fetch_or(&n->flags, MG_NF_INVALID); /* lookups skip it now */
-  mg__send_fn_rec(n, NULL, rmnode_fn, NULL, 0, MG_QUEUE | MG__TOPO, NULL);
+  mg__send_fn_rec(n, NULL, mg__rmnode_fn, NULL, 0, MG_QUEUE | MG__STEP, NULL);
 }
 
 /* The shutdown sequence; runs under n's writer lock with a reference held
@@ -361,6 +356,16 @@ void mg__node_describe(mg_node_t *n, char *buf, size_t len) {
   else
     snprintf(buf, len, "[%x] (%s)", n->id, n->te->type->name);
   pthread_mutex_unlock(&n->eng->topo);
+}
+
+int mg__node_error(mg_node_t *n, int code, const char *fmt, ...) {
+  char d[96], what[384];
+  mg__node_describe(n, d, sizeof d);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return mg_error(code, "node %s %s", d, what);
 }
 /* }====================================================== */
 

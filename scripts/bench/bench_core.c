@@ -96,11 +96,11 @@ static double run_chain(const char *type, int n, long items,
   mg_builtin_register(e);
   mg_type_register(e, &pass_type);
   mg_node_t *ctl = chain(e, n, type);
-  for (int i = 0; i < 1000; i++) mg_ctl_send_data(ctl, "in", mg_buf_new(64));
+  for (int i = 0; i < 1000; i++) mg_node_send(ctl, "in", mg_buf_new(64));
   mg_engine_run(e, MG_RUN_IDLE, 0);
   double t0 = now();
   for (long i = 0; i < items; i += burst) {
-    for (int j = 0; j < burst; j++) mg_ctl_send_data(ctl, "in", mg_buf_new(64));
+    for (int j = 0; j < burst; j++) mg_node_send(ctl, "in", mg_buf_new(64));
     if (burst > 1) mg_engine_run(e, MG_RUN_IDLE, 0);
   }
   mg_engine_run(e, MG_RUN_IDLE, 0);

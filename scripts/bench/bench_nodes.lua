@@ -12,17 +12,8 @@ assert(dir, "usage: bench_nodes.lua DIR [-q] (or --one TYPE FILE)")
 local self, host = arg[0], arg[-1]
 local here = debug.getinfo(1, "S").source:match("^@(.*)/scripts/bench/") or "."
 
-local function figure(name, v, unit)
-  print(string.format("figure: %s %.3g %s", name, v, unit))
-  io.stdout:flush()
-end
-
-local function sh(cmd)
-  local f = assert(io.popen(cmd))
-  local out = f:read("a")
-  assert(f:close(), cmd .. " failed: " .. out)
-  return out
-end
+local B = dofile(here .. "/scripts/bench/benchlib.lua")
+local figure, sh = B.figure, B.sh
 
 -- one run in this process: "--one TYPE FILE".  The source reaches the
 -- node through a tee's tap (left2right -> right), the same in every run.
@@ -66,11 +57,7 @@ local function best(kind, path)
 end
 
 local size = quick and 200000 or 1000000
-local path = string.format("%s/mixed-%d.pcap", dir, size)
-if not io.open(path) then
-  sh(string.format("mkdir -p '%s' && lua5.4 '%s/pcaps/gen.lua' mixed %d '%s.tmp' && mv '%s.tmp' '%s'",
-    dir, here, size, path, path, path))
-end
+local path = B.capture(here, dir, size)
 local types = {}
 for f in sh(string.format("ls '%s/scripts/bench/nodes'", here)):gmatch("(%S+)%.lua") do
   types[#types + 1] = f

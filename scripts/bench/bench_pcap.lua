@@ -13,27 +13,10 @@ local self = arg[0]
 local host = arg[-1] -- the moongraph that runs this script
 local here = debug.getinfo(1, "S").source:match("^@(.*)/scripts/bench/") or "."
 
-local function figure(name, v, unit)
-  print(string.format("figure: %s %.3g %s", name, v, unit))
-  io.stdout:flush()
-end
+local B = dofile(here .. "/scripts/bench/benchlib.lua")
+local figure, sh = B.figure, B.sh
 
-local function sh(cmd)
-  local f = assert(io.popen(cmd))
-  local out = f:read("a")
-  assert(f:close(), cmd .. " failed: " .. out)
-  return out
-end
-
-local function capture(n)
-  local path = string.format("%s/mixed-%d.pcap", dir, n)
-  local f = io.open(path)
-  if f then f:close() return path end
-  io.stderr:write(string.format("# making %s (once)\n", path))
-  sh(string.format("mkdir -p '%s' && lua5.4 '%s/pcaps/gen.lua' mixed %d '%s.tmp' && mv '%s.tmp' '%s'",
-    dir, here, n, path, path, path))
-  return path
-end
+local function capture(n) return B.capture(here, dir, n) end
 
 local function raw(path)
   local out = sh(string.format("'%s' '%s'", raw_prog, path))

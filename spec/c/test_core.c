@@ -3,64 +3,10 @@
 ** test would fail if its rule broke.  Bad input of every kind gets an
 ** error naming the thing, and nothing leaks.
 */
-#include "builtin.h"
-#include "check.h"
 #include "internal.h"
-#include "testnodes.h"
-
-static mg_engine_t *E;
-static mg_node_t *CTL;
-
-static void setup_opts(const mg_engine_opts_t *o) {
-  E = mg_engine_new(o);
-  CHECK(E != NULL);
-  CHECK_OK(mg_builtin_register(E));
-  CHECK_OK(mg_type_register(E, &probe_type));
-  CHECK_OK(mg_type_register(E, &gen_type));
-  CHECK_OK(mg_type_register(E, &wprobe_type));
-  CTL = mg_ctl_new(E, "ctl");
-}
+#include "testgraph.h"
 
 static void setup(void) { setup_opts(NULL); }
-
-static mg_node_t *node(const char *path) {
-  mg_node_t *n = NULL;
-  if (mg_resolve(CTL, path, &n, NULL)) {
-    fprintf(stderr, "resolve %s: %s\n", path, mg_errmsg());
-    check_failures++;
-  }
-  return n;
-}
-
-/* For every node: in + made = out + consumed + dropped + queued. */
-static void check_conservation(void) {
-  mg_value_t *r = NULL;
-  CHECK_OK(mg_ctl_call(CTL, ".", "listnodes", NULL, &r));
-  mg_value_t *a = mg_map_get(r, "nodes");
-  for (uint32_t i = 0; a && i < a->u.a.n; i++) {
-    mg_node_t *n = mg_node_byid(E, (uint32_t)mg_map_get(a->u.a.v[i], "id")->u.i);
-    if (!n) continue;
-    mg_node_stats_t s;
-    mg_node_stats(n, &s);
-    if (s.in + s.made != s.out + s.consumed + s.dropped + s.qdata) {
-      fprintf(stderr, "conservation broken at [%x] %s: in %llu + made %llu != "
-              "out %llu + consumed %llu + dropped %llu + queued %u\n",
-              mg_node_id(n), mg_node_type(n)->name, (unsigned long long)s.in,
-              (unsigned long long)s.made, (unsigned long long)s.out,
-              (unsigned long long)s.consumed, (unsigned long long)s.dropped, s.qdata);
-      check_failures++;
-    }
-    mg_node_unref(n);
-  }
-  mg_value_free(r);
-}
-
-static void teardown(void) {
-  check_conservation();
-  mg_node_unref(CTL);
-  mg_engine_free(E);
-  check_pools_empty("teardown");
-}
 
 static mg_node_stats_t stats(mg_node_t *n) {
   mg_node_stats_t s;
@@ -74,7 +20,7 @@ static void t_inline_when_free(void) {
   CHECK_OK(mg_mkpeer(CTL, ".", "probe", "p", "in"));
   mg_node_t *p = node(".:p");
   probe_t *pp = mg_node_priv(p);
-  CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(7, 60)));
+  CHECK_OK(mg_node_send(CTL, "p", seqbuf(7, 60)));
   CHECK_EQ(pp->seen, 1); /* before any loop ran */
   mg_node_stats_t s = stats(p);
   CHECK_EQ(s.in, 1);
@@ -93,7 +39,7 @@ static void t_queued_behind_writer(void) {
   probe_t *pp = mg_node_priv(p);
   pp->record = true;
   CHECK(mg__enter(p, true));
-  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(i, 60)));
+  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_node_send(CTL, "p", seqbuf(i, 60)));
   CHECK_EQ(pp->seen, 0);
   mg_node_stats_t s = stats(p);
   CHECK_EQ(s.queued, 5);
@@ -120,10 +66,10 @@ static void t_sender_drains_free_node(void) {
   pp->record = true;
   CHECK_OK(mg_send_fn(p, NULL, probe_writer_fn, NULL, 0, MG_QUEUE));
   CHECK_EQ(pp->fns, 0);
-  CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(1, 60))); /* behind the fn */
+  CHECK_OK(mg_node_send(CTL, "p", seqbuf(1, 60))); /* behind the fn */
   CHECK_EQ(pp->fns, 1); /* drained by the sender, fn first */
   CHECK_EQ(pp->seen, 1);
-  for (uint32_t i = 2; i < 100; i++) CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(i, 60)));
+  for (uint32_t i = 2; i < 100; i++) CHECK_OK(mg_node_send(CTL, "p", seqbuf(i, 60)));
   mg_node_stats_t s = stats(p);
   CHECK_EQ(s.queued, 2); /* the fn and the packet behind it; no more */
   CHECK_EQ(s.inlined, 98);
@@ -144,7 +90,7 @@ static void t_readers_share_writer_waits(void) {
   probe_t *pp = mg_node_priv(p);
   pp->record = true;
   CHECK(mg__enter(p, false)); /* a reader is inside */
-  CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(1, 60)));
+  CHECK_OK(mg_node_send(CTL, "p", seqbuf(1, 60)));
   CHECK_EQ(pp->seen, 1); /* a second reader got in */
   mg_value_t *r = NULL;
   CHECK_OK(mg_ctl_call(CTL, ".:p", "nodeinfo", NULL, &r)); /* read-only: reader */
@@ -153,7 +99,7 @@ static void t_readers_share_writer_waits(void) {
   CHECK_EQ(stats(p).queued, 0);
   CHECK_OK(mg_send_fn(p, NULL, probe_writer_fn, NULL, 0, 0)); /* must wait */
   CHECK_EQ(pp->fns, 0);
-  CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(2, 60))); /* behind the writer */
+  CHECK_OK(mg_node_send(CTL, "p", seqbuf(2, 60))); /* behind the writer */
   CHECK_EQ(pp->seen, 1);
   CHECK_EQ(stats(p).queued, 2);
   mg__leave(p, false);
@@ -241,7 +187,7 @@ static void t_depth_bound(void) {
   }
   snprintf(path, sizeof path, "[%x]:", last);
   CHECK_OK(mg_mkpeer(CTL, path, "hole", "right", "in"));
-  CHECK_OK(mg_ctl_send_data(CTL, "t", seqbuf(0, 60)));
+  CHECK_OK(mg_node_send(CTL, "t", seqbuf(0, 60)));
   snprintf(path, sizeof path, "[%x]:right", last);
   n = node(path);
   CHECK_EQ(stats(n).in, 0); /* the hole is 101 hops away: not reached inline */
@@ -280,7 +226,7 @@ static void t_chain_100k(void) {
   CHECK_OK(mg_name(CTL, ".:t", "head"));
   snprintf(path, sizeof path, "[%x]:right", last);
   CHECK_OK(mg_name(CTL, path, "tail"));
-  for (uint32_t i = 0; i < 10; i++) CHECK_OK(mg_ctl_send_data(CTL, "t", seqbuf(i, 60)));
+  for (uint32_t i = 0; i < 10; i++) CHECK_OK(mg_node_send(CTL, "t", seqbuf(i, 60)));
   CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
   mg_value_t *r = NULL;
   CHECK_OK(mg_ctl_call_text(CTL, "tail:", "getstats", "{ hook=\"in\" }", &r));
@@ -298,7 +244,7 @@ static void t_loop_ttl(void) {
   CHECK_OK(mg_mkpeer(CTL, "a:", "tee", "right", "left"));
   CHECK_OK(mg_name(CTL, "a:right", "b"));
   CHECK_OK(mg_connect(CTL, "b:", "a:", "right", "left"));
-  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_ctl_send_data(CTL, "in", seqbuf(i, 60)));
+  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_node_send(CTL, "in", seqbuf(i, 60)));
   CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
   mg_node_t *a = node("a:"), *b = node("b:");
   uint64_t ttl = stats(a).drops[MG_DROP_TTL] + stats(b).drops[MG_DROP_TTL];
@@ -316,7 +262,7 @@ static void t_shutdown_with_queue(void) {
   CHECK_OK(mg_name(CTL, ".:p", "p"));
   mg_node_t *p = node("p:");
   CHECK(mg__enter(p, true));
-  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_ctl_send_data(CTL, "p", seqbuf(i, 60)));
+  for (uint32_t i = 0; i < 5; i++) CHECK_OK(mg_node_send(CTL, "p", seqbuf(i, 60)));
   mg_rec_t *rec = mg_rec_new(E, NULL, NULL);
   CHECK_OK(mg_ctl_send(CTL, "p:", "nodeinfo", NULL, rec));
   CHECK(!mg_rec_done(rec));
@@ -332,7 +278,7 @@ static void t_shutdown_with_queue(void) {
   CHECK_EQ(s.drops[MG_DROP_DEAD], 5);
   CHECK_EQ(s.in, 5);
   CHECK_EQ(s.qlen, 0);
-  CHECK_ERR(mg_ctl_send_data(CTL, "p", seqbuf(9, 60)), -ENOENT, "no hook 'p'");
+  CHECK_ERR(mg_node_send(CTL, "p", seqbuf(9, 60)), -ENOENT, "no hook 'p'");
   mg_node_unref(p);
   teardown();
 }
@@ -366,7 +312,7 @@ static void t_bad_input(void) {
   CHECK_ERR(mg_name(CTL, "t:", "abcdefghijklmnopqrstuvwxyzabcdefgh"), -ENAMETOOLONG, "longer than");
   CHECK_ERR(mg_connect(CTL, "t:", ".", "right", "right"), -EINVAL, "cannot connect a hook to itself");
   CHECK_ERR(mg_rmhook(CTL, "t:", "nope"), -ENOENT, "has no hook 'nope'");
-  CHECK_ERR(mg_ctl_send_data(CTL, "nohook", seqbuf(0, 10)), -ENOENT, "has no hook 'nohook'");
+  CHECK_ERR(mg_node_send(CTL, "nohook", seqbuf(0, 10)), -ENOENT, "has no hook 'nohook'");
   /* a message to a dead node, by name, by id and through a kept pointer */
   mg_node_t *t = node("t:");
   uint32_t id = mg_node_id(t);
@@ -395,7 +341,7 @@ static void t_tee(void) {
   CHECK_OK(mg_mkpeer(CTL, "t:", "probe", "left2right", "in"));
   CHECK_OK(mg_mkpeer(CTL, "t:", "probe", "right2left", "in"));
   mg_node_t *l2r = node("t:left2right"), *r2l = node("t:right2left");
-  for (uint32_t i = 0; i < 4; i++) CHECK_OK(mg_ctl_send_data(CTL, "l", seqbuf(i, 100)));
+  for (uint32_t i = 0; i < 4; i++) CHECK_OK(mg_node_send(CTL, "l", seqbuf(i, 100)));
   CHECK_EQ(((probe_t *)mg_node_priv(l2r))->seen, 4);
   CHECK_EQ(((probe_t *)mg_node_priv(r2l))->seen, 0);
   mg_value_t *r = NULL;
@@ -418,7 +364,7 @@ static void t_tee(void) {
   /* shutting the tee down splices ctl straight to the hole */
   CHECK_OK(mg_shutdown(CTL, "t:"));
   CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
-  CHECK_OK(mg_ctl_send_data(CTL, "l", seqbuf(9, 50)));
+  CHECK_OK(mg_node_send(CTL, "l", seqbuf(9, 50)));
   CHECK_OK(mg_ctl_call_text(CTL, ".:l", "getstats", "{ hook=\"in\" }", &r));
   CHECK_EQ(mg_map_get(r, "frames")->u.i, 5);
   mg_value_free(r);
@@ -443,7 +389,7 @@ static void t_hub_echo_hole(void) {
   CHECK_OK(mg_mkpeer(CTL, "hub:", "hole", "b", "in"));
   CHECK_OK(mg_mkpeer(CTL, "hub:", "echo", "c", "in"));
   got_data = 0;
-  CHECK_OK(mg_ctl_send_data(CTL, "h", seqbuf(1, 10)));
+  CHECK_OK(mg_node_send(CTL, "h", seqbuf(1, 10)));
   /* hub -> hole and echo; echo -> back to hub -> ctl and hole */
   CHECK_EQ(got_data, 1);
   mg_value_t *r = NULL;
@@ -489,14 +435,14 @@ static void t_one2many(void) {
   }
   CHECK_ERR(mg_mkpeer(CTL, "o:", "hole", "many64", "in"), -EINVAL, "no hook 'many64'");
   CHECK_ERR(mg_mkpeer(CTL, "o:", "hole", "many01", "in"), -EINVAL, "no hook 'many01'");
-  for (uint32_t i = 0; i < 9; i++) CHECK_OK(mg_ctl_send_data(CTL, "o", seqbuf(i, 10)));
+  for (uint32_t i = 0; i < 9; i++) CHECK_OK(mg_node_send(CTL, "o", seqbuf(i, 10)));
   for (int i = 0; i < 3; i++) CHECK_EQ(((probe_t *)mg_node_priv(p[i]))->seen, 3);
   CHECK_OK(mg_ctl_call_text(CTL, "o:", "setconfig", "{ xmitAlg=2 }", NULL));
-  CHECK_OK(mg_ctl_send_data(CTL, "o", seqbuf(9, 10)));
+  CHECK_OK(mg_node_send(CTL, "o", seqbuf(9, 10)));
   for (int i = 0; i < 3; i++) CHECK_EQ(((probe_t *)mg_node_priv(p[i]))->seen, 4);
   CHECK_OK(mg_ctl_call_text(CTL, "o:", "setconfig",
                             "{ xmitAlg=failover enabledLinks=[ 0 1 1 ] }", NULL));
-  CHECK_OK(mg_ctl_send_data(CTL, "o", seqbuf(10, 10)));
+  CHECK_OK(mg_node_send(CTL, "o", seqbuf(10, 10)));
   CHECK_EQ(((probe_t *)mg_node_priv(p[0]))->seen, 4);
   CHECK_EQ(((probe_t *)mg_node_priv(p[1]))->seen, 5);
   mg_value_t *r = NULL;
@@ -612,7 +558,7 @@ static void t_writer_per_hop(void) {
   CHECK_OK(mg_mkpeer(CTL, ".:w", "lwprobe", "out", "in"));
   mg_node_t *lw = node(".:w.out");
   CHECK(mg__enter(lw, true)); /* the packet must queue at lw */
-  CHECK_OK(mg_ctl_send_data(CTL, "w", seqbuf(1, 60)));
+  CHECK_OK(mg_node_send(CTL, "w", seqbuf(1, 60)));
   CHECK_EQ(atomic_load(&seen_word), 0);
   mg__leave(lw, true); /* drains it */
   uint32_t w = atomic_load(&seen_word);

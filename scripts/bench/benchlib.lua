@@ -1,0 +1,28 @@
+-- benchlib.lua -- what the Lua benchmarks share: the figure line every
+-- run prints, and a shell command that must succeed.
+local B = {}
+
+function B.figure(name, v, unit)
+  print(string.format("figure: %s %.3g %s", name, v, unit))
+  io.stdout:flush()
+end
+
+function B.sh(cmd)
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  assert(f:close(), cmd .. " failed: " .. out)
+  return out
+end
+
+-- The mixed capture of n packets in dir, made once by pcaps/gen.lua.
+function B.capture(here, dir, n)
+  local path = string.format("%s/mixed-%d.pcap", dir, n)
+  local f = io.open(path)
+  if f then f:close() return path end
+  io.stderr:write(string.format("# making %s (once)\n", path))
+  B.sh(string.format("mkdir -p '%s' && lua5.4 '%s/pcaps/gen.lua' mixed %d '%s.tmp' && mv '%s.tmp' '%s'",
+    dir, here, n, path, path, path))
+  return path
+end
+
+return B
