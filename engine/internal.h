@@ -110,6 +110,20 @@ struct mg_hook {
   _Atomic uint64_t in, out;
 };
 
+/* What a mg_callout_t holds; the public type is as large, and opaque. */
+typedef struct mg_callout_s {
+  mg_node_t *node;
+  mg_fn_t fn;
+  void *arg;
+  intptr_t arg2;
+  int64_t when;
+  uint64_t gen;
+  int32_t slot;              /* heap index, -1 when not armed */
+  _Atomic uint32_t inflight; /* firings not yet ended, | 1<<31 once freed */
+  void (*fin)(mg_callout_t *); /* set by mg_callout_free */
+} mg_callout_s;
+_Static_assert(sizeof(mg_callout_s) <= sizeof(mg_callout_t), "mg_callout_t");
+
 extern mg_node_t mg__deadnode;
 extern mg_hook_t mg__deadhook;
 /* }====================================================== */
@@ -250,7 +264,7 @@ struct mg_engine {
   _Atomic int64_t vnow;     /* the virtual clock */
   _Atomic int64_t next_due; /* earliest callout, INT64_MAX when none */
   pthread_mutex_t tm_mu;
-  mg_callout_t **heap;
+  mg_callout_s **heap;
   uint32_t nheap, heapcap;
 
   mg_log_fn logfn;

@@ -4,6 +4,16 @@
 ** Everything a node type, a binding or a test may call.  The engine never
 ** includes lua.h and knows no node type but its own control endpoint; see
 ** docs/design.md for the rules the code below follows.
+**
+** Each call says where it may be made, as Lua's manual tags stack effects:
+**   [any]     any thread, any time (what it reads is locked or atomic);
+**   [loop]    only on the engine's loop thread (the one that made it);
+**   [inside]  only from inside the node: one of its methods, or a
+**             function item or callout running on it;
+**   [writer]  inside, under the writer lock (every method but rcvdata,
+**             and function items not sent with MG_READER).
+** A call on a node or hook from outside it needs a reference held.
+** Unmarked declarations in a section take the section's tag.
 */
 #ifndef MOONGRAPH_H
 #define MOONGRAPH_H
@@ -30,7 +40,7 @@ typedef struct mg_rec mg_rec_t;
 /*
 ** {======================================================
 ** Errors: every call returns 0 or a negative errno; the text of the last
-** failure on this thread names what was wrong.
+** failure on this thread names what was wrong.  [any]
 ** =======================================================
 */
 int mg_error(int code, const char *fmt, ...)
@@ -61,6 +71,7 @@ void mg_sbuf_free(mg_sbuf_t *b);
 ** {======================================================
 ** Values: the typed tree that control-message arguments and replies are
 ** made of; one-to-one with Lua tables and with netgraph's ASCII form.
+** [any]: a value belongs to one owner at a time; "takes" moves it.
 ** =======================================================
 */
 typedef enum {
@@ -116,6 +127,7 @@ int mg_value_parse(const char *text, mg_value_t **out);
 ** {======================================================
 ** Buffers: packet bytes plus metadata, reference counted so that tee and
 ** hub can share one copy.  Bytes are read through b->data/b->len.
+** [any]; write only to a buffer no one else holds (mg_item_writable).
 ** =======================================================
 */
 #define MG_BUF_HEADROOM 128
@@ -169,7 +181,7 @@ bool mg_buf_tag_get(const mg_buf_t *b, uint32_t cookie, uint32_t id,
 
 /*
 ** {======================================================
-** Messages: a header plus a value tree.
+** Messages: a header plus a value tree.  [any]
 ** =======================================================
 */
 #define MG_COOKIE_GENERIC 1137070366u
@@ -209,6 +221,9 @@ void mg_msg_free(mg_msg_t *m);
 /*
 ** {======================================================
 ** Node types.  One descriptor per type; every method is optional.
+** Methods run [writer], but rcvdata, which runs under a reader lock
+** (several at once, on several threads) unless MG_TF_FORCE_WRITER.
+** Registry calls: [any].
 ** =======================================================
 */
 typedef int (*mg_fn_t)(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t arg2);
@@ -273,11 +288,12 @@ typedef struct mg_engine_opts {
   void *loop;            /* a uv_loop_t to run on; NULL = own one */
 } mg_engine_opts_t;
 
+/* [any]: the calling thread becomes the engine's loop thread. */
 mg_engine_t *mg_engine_new(const mg_engine_opts_t *opts);
-/* Shuts every node down, stops the workers, frees everything. */
+/* [loop] Shuts every node down, stops the workers, frees everything. */
 void mg_engine_free(mg_engine_t *e);
-void *mg_engine_loop(mg_engine_t *e); /* the uv_loop_t */
-int mg_engine_workers(mg_engine_t *e);
+void *mg_engine_loop(mg_engine_t *e); /* [any] the uv_loop_t */
+int mg_engine_workers(mg_engine_t *e); /* [any] */
 
 typedef enum {
   MG_RUN_IDLE,   /* until nothing is queued and no handle keeps it alive */
@@ -285,33 +301,34 @@ typedef enum {
   MG_RUN_FOREVER,/* until mg_engine_stop */
   MG_RUN_NOWAIT  /* one non-blocking pass */
 } mg_run_t;
-int mg_engine_run(mg_engine_t *e, mg_run_t mode, uint64_t ns);
-void mg_engine_stop(mg_engine_t *e); /* any thread */
-bool mg_engine_stopping(mg_engine_t *e);
-/* Run fn(arg) on the loop thread soon; safe from any thread. */
+int mg_engine_run(mg_engine_t *e, mg_run_t mode, uint64_t ns); /* [loop] */
+void mg_engine_stop(mg_engine_t *e); /* [any] */
+bool mg_engine_stopping(mg_engine_t *e); /* [any] */
+/* [any] Run fn(arg) on the loop thread soon. */
 void mg_engine_post(mg_engine_t *e, void (*fn)(void *arg), void *arg);
-bool mg_on_loop_thread(mg_engine_t *e);
-/* Call cb on the loop thread when signal signum arrives; the handler does
-** not keep MG_RUN_IDLE alive.  cb NULL: stop the engine. */
+bool mg_on_loop_thread(mg_engine_t *e); /* [any] */
+/* [loop] Call cb on the loop thread when signal signum arrives; the
+** handler does not keep MG_RUN_IDLE alive.  cb NULL: stop the engine. */
 int mg_engine_signal(mg_engine_t *e, int signum,
                      void (*cb)(mg_engine_t *e, int signum, void *arg),
                      void *arg);
-/* While held, MG_RUN_IDLE keeps running (a pending script timer, say). */
+/* [any] While held, MG_RUN_IDLE keeps running (a pending timer, say). */
 void mg_engine_hold(mg_engine_t *e, int delta);
 
 typedef void (*mg_log_fn)(void *arg, int level, const char *line);
 enum { MG_LOG_ERR, MG_LOG_WARN, MG_LOG_INFO, MG_LOG_DEBUG };
-void mg_set_log(mg_engine_t *e, mg_log_fn fn, void *arg);
+void mg_set_log(mg_engine_t *e, mg_log_fn fn, void *arg); /* [loop] */
+/* [any]; the line reaches fn on the loop thread. */
 void mg_log(mg_engine_t *e, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Data items queued anywhere in the engine: a source that finds this high
-** waits its turn rather than flood the queues (back-pressure). */
+/* [any] Data items queued anywhere in the engine: a source that finds this
+** high waits its turn rather than flood the queues (back-pressure). */
 uint64_t mg_engine_backlog(mg_engine_t *e);
 uint32_t mg_engine_queue_limit(mg_engine_t *e);
 
-/* Counts of pooled objects handed out and not yet returned, over the whole
-** process (items, buffers); tests check they return to zero. */
+/* [any] Counts of pooled objects handed out and not yet returned, over the
+** whole process (items, buffers); tests check they return to zero. */
 void mg_pool_outstanding(int64_t *items, int64_t *bufs);
 /* }====================================================== */
 
@@ -320,58 +337,60 @@ void mg_pool_outstanding(int64_t *items, int64_t *bufs);
 ** Nodes and hooks.
 ** =======================================================
 */
-enum { /* hook flags settable by node types */
+/* Hook flags a node type may set; the rest of the word (from 0x100) is
+** the engine's own, in internal.h. */
+enum {
   MG_HF_QUEUE = 1,        /* items arriving here are always queued */
   MG_HF_FORCE_WRITER = 2  /* items arriving here take the writer lock */
 };
 
-void *mg_node_priv(mg_node_t *n);
-uint32_t mg_node_id(const mg_node_t *n);
-/* "" when unnamed; from inside the node (a rename frees the old one) */
-const char *mg_node_name(const mg_node_t *n);
-void mg_node_name_copy(mg_node_t *n, char *buf, size_t len); /* anywhere */
-const mg_type_t *mg_node_type(const mg_node_t *n);
-mg_engine_t *mg_node_engine(const mg_node_t *n);
-uint32_t mg_node_numhooks(const mg_node_t *n);
-bool mg_node_valid(const mg_node_t *n);
-/* Four flag bits (0..3) a node type may use as it likes, costing no
-** private state (netgraph's NGF_TYPE1..4). */
+void *mg_node_priv(mg_node_t *n);                 /* [inside] */
+uint32_t mg_node_id(const mg_node_t *n);          /* [any] */
+/* [any] The name, "" when unnamed, copied: a rename frees the old one. */
+void mg_node_name_copy(mg_node_t *n, char *buf, size_t len);
+const mg_type_t *mg_node_type(const mg_node_t *n); /* [any] */
+mg_engine_t *mg_node_engine(const mg_node_t *n);  /* [any] */
+uint32_t mg_node_numhooks(const mg_node_t *n);    /* [inside] */
+bool mg_node_valid(const mg_node_t *n);           /* [any] */
+/* [any] Four flag bits (0..3) a node type may use as it likes, costing
+** no private state (netgraph's NGF_TYPE1..4). */
 void mg_node_flag_set(mg_node_t *n, unsigned bit, bool on);
 bool mg_node_flag(const mg_node_t *n, unsigned bit);
-void mg_node_ref(mg_node_t *n);
-void mg_node_unref(mg_node_t *n);
-/* Lookups from outside the node: a reference the caller must unref. */
+void mg_node_ref(mg_node_t *n);   /* [any] */
+void mg_node_unref(mg_node_t *n); /* [any] */
+/* [any] Lookups from outside the node: a reference the caller unrefs. */
 mg_node_t *mg_node_byid(mg_engine_t *e, uint32_t id);
 mg_node_t *mg_node_byname(mg_engine_t *e, const char *name);
-/* The node's hook of that name; the caller runs inside the node. */
+/* [inside] The node's hook of that name, and its hooks in order. */
 mg_hook_t *mg_node_hook(mg_node_t *n, const char *name);
-/* Iterate hooks from inside the node. */
 mg_hook_t *mg_node_hooks(mg_node_t *n);
 mg_hook_t *mg_hook_next(mg_hook_t *h);
-/* Send a new data item made of b (taken) out of n's hook: at once when
-** the node can be entered as a reader, else in its turn (queued). */
+/* [any] Send a new data item made of b (taken) out of n's hook: at once
+** when the node can be entered as a reader, else in its turn (queued). */
 int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b);
-/* Ask for this node's own shutdown, queued (netgraph's ng_rmnode_self). */
+/* [inside] Ask for this node's own shutdown, queued (ng_rmnode_self). */
 void mg_node_rmself(mg_node_t *n);
 
-const char *mg_hook_name(const mg_hook_t *h);
-mg_node_t *mg_hook_node(const mg_hook_t *h);
+const char *mg_hook_name(const mg_hook_t *h); /* [any]: interned, lasting */
+mg_node_t *mg_hook_node(const mg_hook_t *h);  /* [any] */
+/* [inside] the hook's node: the peer changes only under its writer lock */
 mg_hook_t *mg_hook_peer(const mg_hook_t *h);
 bool mg_hook_connected(const mg_hook_t *h);
-void *mg_hook_priv(const mg_hook_t *h);
-void mg_hook_set_priv(mg_hook_t *h, void *p);
-void mg_hook_set_flags(mg_hook_t *h, unsigned flags);
-void mg_hook_ref(mg_hook_t *h);
-void mg_hook_unref(mg_hook_t *h);
+void *mg_hook_priv(const mg_hook_t *h);           /* [inside] */
+void mg_hook_set_priv(mg_hook_t *h, void *p);     /* [writer] */
+void mg_hook_set_flags(mg_hook_t *h, unsigned flags); /* [writer] newhook */
+void mg_hook_ref(mg_hook_t *h);   /* [any] */
+void mg_hook_unref(mg_hook_t *h); /* [any] */
 
-/* Splice the peers of two of this node's hooks to each other, so that the
-** node can leave without breaking the path (tee's shutdown). */
+/* [writer] Splice the peers of two of this node's hooks to each other, so
+** that the node can leave without breaking the path (tee's shutdown). */
 int mg_hook_bypass(mg_hook_t *a, mg_hook_t *b);
 /* }====================================================== */
 
 /*
 ** {======================================================
-** Items and sending.
+** Items and sending.  An item handed to a method is [inside] and must
+** end exactly once: forwarded, consumed or dropped.
 ** =======================================================
 */
 enum { /* send flags */
@@ -407,7 +426,7 @@ int mg_forward(mg_hook_t *out, mg_item_t *it);
 void mg_consume(mg_item_t *it);              /* delivered and used up */
 void mg_drop(mg_item_t *it, mg_drop_t why);  /* counted where it is */
 
-/* Run fn under node n's lock (writer unless MG_READER). */
+/* [any] Run fn under node n's lock (writer unless MG_READER). */
 int mg_send_fn(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, void *arg,
                intptr_t arg2, unsigned flags);
 /* The same, with an owner for what arg and arg2 carry: rel runs exactly
@@ -442,13 +461,13 @@ typedef struct mg_hook_stats {
   uint64_t in, out;
 } mg_hook_stats_t;
 
-/* Valid from any thread; exact once the engine is idle. */
+/* [any]; exact once the engine is idle. */
 void mg_node_stats(mg_node_t *n, mg_node_stats_t *s);
 void mg_hook_stats(mg_hook_t *h, mg_hook_stats_t *s);
 void mg_node_stats_value(mg_node_t *n, mg_value_t *map); /* adds fields */
 
-/* Counters of a node type's own.  With no workers the engine runs on one
-** thread and a plain add will do; mt comes from mg_node_mt(n). */
+/* [inside] Counters of a node type's own.  With no workers the engine runs
+** on one thread and a plain add will do; mt comes from mg_node_mt(n). */
 typedef _Atomic uint64_t mg_counter_t;
 bool mg_node_mt(const mg_node_t *n);
 static inline void mg_counter_add(bool mt, mg_counter_t *c, uint64_t v) {
@@ -468,6 +487,7 @@ static inline void mg_counter_clear(mg_counter_t *c) {
 ** {======================================================
 ** Completion records: the result of an operation that may have been
 ** queued.  Synchronous callers wait on one; the error is the first hop's.
+** [any], but mg_rec_wait, which is [loop].
 ** =======================================================
 */
 typedef void (*mg_rec_cb)(mg_rec_t *r, void *arg);
@@ -488,7 +508,8 @@ int mg_rec_wait(mg_rec_t *r);
 /*
 ** {======================================================
 ** Control: the endpoint a script, the REPL or a test talks through (as
-** ngctl does through its socket node).  It is "." in addresses.
+** ngctl does through its socket node).  It is "." in addresses.  [loop],
+** but mg_resolve, which is [any].
 ** =======================================================
 */
 typedef void (*mg_ctl_data_cb)(void *arg, mg_hook_t *h, mg_item_t *it);
@@ -528,7 +549,7 @@ int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
 /*
 ** {======================================================
 ** Time: the wall clock, or a virtual clock that a source drives from
-** packet timestamps.  Callouts run as writer function items.
+** packet timestamps.  Callouts run as writer function items.  [any]
 ** =======================================================
 */
 int64_t mg_now(mg_engine_t *e); /* ns since the epoch */
@@ -536,17 +557,9 @@ int mg_clock_mode(mg_engine_t *e);
 /* Move the virtual clock forward to ts (never back); fires due callouts. */
 void mg_clock_advance(mg_engine_t *e, int64_t ts);
 
+/* Embedded in a node's state; its fields are the engine's (internal.h). */
 typedef struct mg_callout {
-  struct mg_callout *hnext; /* engine's use */
-  mg_node_t *node;
-  mg_fn_t fn;
-  void *arg;
-  intptr_t arg2;
-  int64_t when;
-  uint64_t gen;
-  int32_t slot;              /* heap index, -1 when not armed */
-  _Atomic uint32_t inflight; /* firings not yet ended, | 1<<31 once freed */
-  void (*fin)(struct mg_callout *); /* set by mg_callout_free */
+  _Alignas(8) unsigned char opaque[80];
 } mg_callout_t;
 
 void mg_callout_init(mg_callout_t *c);

@@ -324,7 +324,6 @@ int mg__rmnode(mg_node_t *n) {
 
 void *mg_node_priv(mg_node_t *n) { return n->priv; }
 uint32_t mg_node_id(const mg_node_t *n) { return n->id; }
-const char *mg_node_name(const mg_node_t *n) { return n->name ? n->name : ""; }
 void mg_node_name_copy(mg_node_t *n, char *buf, size_t len) {
   pthread_mutex_lock(&n->eng->topo);
   snprintf(buf, len, "%s", n->name ? n->name : "");

@@ -21,17 +21,17 @@ int64_t mg_now(mg_engine_t *e) {
 int mg_clock_mode(mg_engine_t *e) { return e->clock; }
 
 /* {====================================================== heap */
-static bool earlier(const mg_callout_t *a, const mg_callout_t *b) {
+static bool earlier(const mg_callout_s *a, const mg_callout_s *b) {
   return a->when < b->when;
 }
 
-static void heap_set(mg_engine_t *e, uint32_t i, mg_callout_t *c) {
+static void heap_set(mg_engine_t *e, uint32_t i, mg_callout_s *c) {
   e->heap[i] = c;
   c->slot = (int32_t)i;
 }
 
 static void heap_up(mg_engine_t *e, uint32_t i) {
-  mg_callout_t *c = e->heap[i];
+  mg_callout_s *c = e->heap[i];
   while (i > 0) {
     uint32_t p = (i - 1) / 2;
     if (!earlier(c, e->heap[p])) break;
@@ -42,10 +42,10 @@ static void heap_up(mg_engine_t *e, uint32_t i) {
 }
 
 static void heap_down(mg_engine_t *e, uint32_t i) {
-  mg_callout_t *c = e->heap[i];
+  mg_callout_s *c = e->heap[i];
   for (;;) {
     uint32_t l = 2 * i + 1, m = i;
-    mg_callout_t *best = c;
+    mg_callout_s *best = c;
     if (l < e->nheap && earlier(e->heap[l], best)) { m = l; best = e->heap[l]; }
     if (l + 1 < e->nheap && earlier(e->heap[l + 1], best)) m = l + 1;
     if (m == i) break;
@@ -55,17 +55,17 @@ static void heap_down(mg_engine_t *e, uint32_t i) {
   heap_set(e, i, c);
 }
 
-static void heap_remove(mg_engine_t *e, mg_callout_t *c) {
+static void heap_remove(mg_engine_t *e, mg_callout_s *c) {
   uint32_t i = (uint32_t)c->slot;
   c->slot = -1;
-  mg_callout_t *last = e->heap[--e->nheap];
+  mg_callout_s *last = e->heap[--e->nheap];
   if (i == e->nheap) return;
   heap_set(e, i, last);
   heap_down(e, i);
   heap_up(e, (uint32_t)last->slot);
 }
 
-static void heap_insert(mg_engine_t *e, mg_callout_t *c) {
+static void heap_insert(mg_engine_t *e, mg_callout_s *c) {
   if (e->nheap == e->heapcap) {
     e->heapcap = e->heapcap ? e->heapcap * 2 : 64;
     e->heap = mg_realloc(e->heap, e->heapcap * sizeof *e->heap);
@@ -89,7 +89,8 @@ static void wall_rearm(mg_engine_t *e) {
 
 #define FREED (1u << 31)
 
-void mg_callout_init(mg_callout_t *c) {
+void mg_callout_init(mg_callout_t *pc) {
+  mg_callout_s *c = (mg_callout_s *)(void *)pc;
   c->node = NULL;
   c->slot = -1;
   c->gen = 0;
@@ -97,8 +98,9 @@ void mg_callout_init(mg_callout_t *c) {
   c->fin = NULL;
 }
 
-int mg_callout_reset(mg_callout_t *c, mg_node_t *n, int64_t delay,
+int mg_callout_reset(mg_callout_t *pc, mg_node_t *n, int64_t delay,
                      mg_fn_t fn, void *arg, intptr_t arg2) {
+  mg_callout_s *c = (mg_callout_s *)(void *)pc;
   mg_engine_t *e = n->eng;
   if (!mg_node_valid(n)) return mg_error(-ENOENT, "callout on a node shut down");
   int64_t when = mg_now(e) + (delay > 0 ? delay : 0);
@@ -124,7 +126,8 @@ int mg_callout_reset(mg_callout_t *c, mg_node_t *n, int64_t delay,
   return 0;
 }
 
-bool mg_callout_stop(mg_callout_t *c) {
+bool mg_callout_stop(mg_callout_t *pc) {
+  mg_callout_s *c = (mg_callout_s *)(void *)pc;
   if (!c->node) return false;
   mg_engine_t *e = c->node->eng;
   mg_node_t *old = NULL;
@@ -144,7 +147,7 @@ bool mg_callout_stop(mg_callout_t *c) {
 ** it fired has a new generation: this firing is stale and does nothing. */
 static int callout_tramp(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t gen) {
   (void)h;
-  mg_callout_t *c = arg;
+  mg_callout_s *c = arg;
   mg_engine_t *e = n->eng;
   pthread_mutex_lock(&e->tm_mu);
   bool live = c->gen == (uint64_t)gen && c->slot < 0;
@@ -159,14 +162,16 @@ static int callout_tramp(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t gen) {
 ** back to its owner. */
 static void callout_rel(void *arg, intptr_t gen) {
   (void)gen;
-  mg_callout_t *c = arg;
-  if (atomic_fetch_sub(&c->inflight, 1) == (FREED | 1)) c->fin(c);
+  mg_callout_s *c = arg;
+  if (atomic_fetch_sub(&c->inflight, 1) == (FREED | 1))
+    c->fin((mg_callout_t *)(void *)c);
 }
 
-void mg_callout_free(mg_callout_t *c, void (*fin)(mg_callout_t *)) {
-  mg_callout_stop(c); /* no firing is sent after this */
+void mg_callout_free(mg_callout_t *pc, void (*fin)(mg_callout_t *)) {
+  mg_callout_s *c = (mg_callout_s *)(void *)pc;
+  mg_callout_stop(pc); /* no firing is sent after this */
   c->fin = fin;
-  if (atomic_fetch_or(&c->inflight, FREED) == 0) fin(c);
+  if (atomic_fetch_or(&c->inflight, FREED) == 0) fin(pc);
 }
 
 void mg__timers_fire(mg_engine_t *e, int64_t now) {
@@ -177,7 +182,7 @@ void mg__timers_fire(mg_engine_t *e, int64_t now) {
       pthread_mutex_unlock(&e->tm_mu);
       return;
     }
-    mg_callout_t *c = e->heap[0];
+    mg_callout_s *c = e->heap[0];
     heap_remove(e, c);
     mg_node_t *n = c->node;
     uint64_t gen = c->gen;
@@ -201,7 +206,7 @@ void mg_clock_advance(mg_engine_t *e, int64_t ts) {
 void mg__timers_free(mg_engine_t *e) {
   pthread_mutex_lock(&e->tm_mu);
   while (e->nheap) {
-    mg_callout_t *c = e->heap[0];
+    mg_callout_s *c = e->heap[0];
     heap_remove(e, c);
     mg_node_t *n = c->node;
     pthread_mutex_unlock(&e->tm_mu);
