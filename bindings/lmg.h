@@ -14,6 +14,11 @@
 #define LMG_ITEM "mg.item"
 #define LMG_TIMER "mg.timer"
 
+/* Slots of an engine's user value table for its handlers. */
+#define UV_ON_DATA 1
+#define UV_ON_MSG 2
+#define UV_ON_LOG 3
+
 /* One engine as Lua sees it.  Its userdata's user value is a table:
 ** [1] on_data, [2] on_msg, nodes = { [id] = handle } (Lua-type nodes),
 ** handles = weak set of every node handle, timers = { [t] = true }. */
@@ -83,6 +88,11 @@ void lmg_item_done(lmg_item_t *li, bool consume);
 
 void lmg_metatable(lua_State *L, const char *name, const luaL_Reg *meta,
                    const luaL_Reg *methods);
+void lmg_methods(lua_State *L, const char *name, const luaL_Reg *methods);
+
+/* lverbs.c, lrun.c: engine methods by concern */
+extern const luaL_Reg lmg_verb_methods[], lmg_run_methods[];
+extern const luaL_Reg lmg_timer_methods[], lmg_timer_meta[];
 
 /* lrepl.c: Lua parts of the module (the REPL's commands), embedded */
 void lmg_open_repl(lua_State *L);

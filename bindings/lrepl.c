@@ -1,10 +1,12 @@
 /*
 ** lrepl.c -- the Lua parts of the module, compiled in: mg.repl (the
-** REPL's commands) and mg.replay (the replay program).
+** REPL's commands), mg.replay (the replay program), and engine methods
+** that only make text (lua/present.lua).
 */
 #include "lmg.h"
-#include "repl_lua.h"   /* made by the build from lua/repl.lua */
-#include "replay_lua.h" /* and from lua/replay.lua */
+#include "present_lua.h" /* made by the build from lua/present.lua */
+#include "repl_lua.h"    /* from lua/repl.lua */
+#include "replay_lua.h"  /* and from lua/replay.lua */
 
 static void load(lua_State *L, const char *src, size_t len, const char *name,
                  const char *field) {
@@ -16,6 +18,21 @@ static void load(lua_State *L, const char *src, size_t len, const char *name,
 }
 
 void lmg_open_repl(lua_State *L) {
+  /* present's table of functions joins the engine's methods */
+  if (luaL_loadbuffer(L, lmg_present_lua, sizeof lmg_present_lua - 1,
+                      "@moongraph/present.lua") != LUA_OK)
+    lua_error(L);
+  lua_pushvalue(L, -2);
+  lua_call(L, 1, 1);
+  luaL_getmetatable(L, LMG_ENGINE);
+  lua_getfield(L, -1, "__index");
+  lua_pushnil(L);
+  while (lua_next(L, -4)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_pop(L, 3);
   load(L, lmg_repl_lua, sizeof lmg_repl_lua - 1, "@moongraph/repl.lua", "repl");
   load(L, lmg_replay_lua, sizeof lmg_replay_lua - 1, "@moongraph/replay.lua", "replay");
 }

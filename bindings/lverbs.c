@@ -1,0 +1,341 @@
+/*
+** lverbs.c -- netgraph's verbs as engine methods (mkpeer, connect, name,
+** msg, shutdown, rmhook, show, list, types, ...), data in and out of ".".
+**
+** Conventions (luv's and io's): misuse raises an error naming the
+** function and argument; an operation that fails returns nil, a message
+** naming what was wrong, and the error's name ("ENOENT").
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lmg.h"
+
+/*
+** {======================================================
+** The verbs
+** =======================================================
+*/
+/* Send cmd to path and wait for its reply; pushes the reply (true when it
+** has no value) or nil, message, name. */
+static int call(lua_State *L, lmg_engine_t *g, const char *path,
+                const char *cmd, mg_value_t *args) {
+  mg_value_t *reply = NULL;
+  int rc = mg_ctl_call(g->ctl, path, cmd, args, &reply);
+  if (rc) return lmg_fail(L, rc);
+  if (reply) {
+    lmg_push_value(L, reply);
+    mg_value_free(reply);
+  } else
+    lua_pushboolean(L, 1);
+  return 1;
+}
+
+static mg_value_t *fields(const char *k1, const char *v1, const char *k2,
+                          const char *v2, const char *k3, const char *v3) {
+  mg_value_t *m = mg_map();
+  mg_map_set(m, k1, mg_str(v1));
+  if (k2) mg_map_set(m, k2, mg_str(v2));
+  if (k3) mg_map_set(m, k3, mg_str(v3));
+  return m;
+}
+
+/* mkpeer([path,] type, hook, peerhook) */
+static int l_mkpeer(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  int a = lua_gettop(L) >= 5 ? 2 : 1;
+  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
+  const char *type = luaL_checkstring(L, a + 1);
+  const char *hook = luaL_checkstring(L, a + 2);
+  const char *peer = luaL_checkstring(L, a + 3);
+  return call(L, g, path, "mkpeer",
+              fields("type", type, "ourhook", hook, "peerhook", peer));
+}
+
+/* connect([path,] relpath, hook, peerhook) */
+static int l_connect(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  int a = lua_gettop(L) >= 5 ? 2 : 1;
+  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
+  const char *rel = luaL_checkstring(L, a + 1);
+  const char *hook = luaL_checkstring(L, a + 2);
+  const char *peer = luaL_checkstring(L, a + 3);
+  return call(L, g, path, "connect",
+              fields("path", rel, "ourhook", hook, "peerhook", peer));
+}
+
+static int l_name(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  const char *path = luaL_checkstring(L, 2), *name = luaL_checkstring(L, 3);
+  return call(L, g, path, "name", fields("name", name, 0, 0, 0, 0));
+}
+
+/* rmhook([path,] hook) */
+static int l_rmhook(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  int a = lua_gettop(L) >= 3 ? 2 : 1;
+  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
+  const char *hook = luaL_checkstring(L, a + 1);
+  return call(L, g, path, "rmhook", fields("hook", hook, 0, 0, 0, 0));
+}
+
+static int l_shutdown(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  return call(L, g, luaL_checkstring(L, 2), "shutdown", NULL);
+}
+
+/* Arguments: a table, a value, or a string in the text form. */
+static mg_value_t *msg_args(lua_State *L, int idx, const char *fn) {
+  if (lua_isnoneornil(L, idx)) return NULL;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    mg_value_t *v;
+    if (mg_value_parse(lua_tostring(L, idx), &v)) {
+      luaL_argerror(L, idx, mg_errmsg());
+      return NULL;
+    }
+    return v;
+  }
+  char what[64];
+  snprintf(what, sizeof what, "%s: bad argument #%d", fn, idx - 1);
+  return lmg_to_value(L, idx, what);
+}
+
+/* msg_text(path, cmd [, args]): the reply in text form, in the order the
+** node gave its fields (a Lua table would lose it); true with no reply */
+static int l_msg_text(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  mg_value_t *reply = NULL;
+  int rc = mg_ctl_call(g->ctl, path, cmd, msg_args(L, 4, "msg_text"), &reply);
+  if (rc) return lmg_fail(L, rc);
+  if (!reply) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  char *s = mg_value_text(reply);
+  lua_pushstring(L, s);
+  free(s);
+  mg_value_free(reply);
+  return 1;
+}
+
+static int l_msg(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  return call(L, g, path, cmd, msg_args(L, 4, "msg"));
+}
+
+/* send_msg(path, cmd, args, callback(reply, err)): no waiting.  The
+** record may complete on a worker thread; Lua hears of it on the loop. */
+typedef struct {
+  lmg_engine_t *g;
+  int fn_ref, err;
+  char *errmsg;
+  mg_value_t *reply;
+} pending_t;
+
+static void msg_deliver(void *arg) {
+  pending_t *p = arg;
+  lmg_engine_t *g = p->g;
+  if (!g->closed) {
+    lua_State *T = g->T;
+    lua_rawgeti(T, LUA_REGISTRYINDEX, p->fn_ref);
+    luaL_unref(T, LUA_REGISTRYINDEX, p->fn_ref);
+    if (p->err) {
+      lua_pushnil(T);
+      lua_pushstring(T, p->errmsg);
+    } else {
+      if (p->reply) lmg_push_value(T, p->reply);
+      else lua_pushboolean(T, 1);
+      lua_pushnil(T);
+    }
+    lmg_call(g, NULL, 2, 0, "send_msg callback");
+  }
+  mg_value_free(p->reply);
+  free(p->errmsg);
+  free(p);
+}
+
+static void msg_done(mg_rec_t *r, void *arg) {
+  pending_t *p = arg;
+  p->err = mg_rec_error(r);
+  p->errmsg = mg_strdup(mg_rec_errmsg(r));
+  p->reply = mg_rec_take_reply(r);
+  /* always later, from the loop, outside any node's lock: the callback
+  ** may well send more messages */
+  mg_engine_post(p->g->e, msg_deliver, p);
+}
+
+static int l_send_msg(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  luaL_checktype(L, 5, LUA_TFUNCTION);
+  mg_value_t *args = msg_args(L, 4, "send_msg");
+  pending_t *p = mg_calloc(1, sizeof *p);
+  p->g = g;
+  lua_pushvalue(L, 5);
+  p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  mg_rec_t *r = mg_rec_new(g->e, msg_done, p);
+  int rc = mg_ctl_send(g->ctl, path, cmd, args, r);
+  bool sent = mg_rec_sent(r);
+  mg_rec_free(r); /* the items carry it on */
+  if (!sent) { /* failed before anything left */
+    luaL_unref(L, LUA_REGISTRYINDEX, p->fn_ref);
+    free(p);
+    return lmg_fail(L, rc);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_show(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  return call(L, g, luaL_optstring(L, 2, "."), "listhooks", NULL);
+}
+
+static int l_list(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_value_t *a = NULL;
+  if (lua_toboolean(L, 2)) {
+    a = mg_map();
+    mg_map_set(a, "named", mg_bool(true));
+  }
+  int n = call(L, g, ".", "listnodes", a);
+  if (n == 1) lua_getfield(L, -1, "nodes");
+  return n;
+}
+
+static void type_doc(const mg_type_t *t, uint32_t count, void *arg) {
+  lua_State *L = arg;
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, t->name);
+  lua_setfield(L, -2, "name");
+  lua_pushinteger(L, count);
+  lua_setfield(L, -2, "count");
+  lua_pushstring(L, t->doc ? t->doc : "");
+  lua_setfield(L, -2, "doc");
+  lua_createtable(L, 0, 0);
+  for (const mg_cmd_t *c = t->cmds; c && c->name; c++) {
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, c->args ? c->args : "");
+    lua_setfield(L, -2, "args");
+    lua_pushstring(L, c->help ? c->help : "");
+    lua_setfield(L, -2, "help");
+    lua_pushboolean(L, c->flags & MG_CMD_READONLY);
+    lua_setfield(L, -2, "readonly");
+    lua_setfield(L, -2, c->name);
+  }
+  lua_setfield(L, -2, "commands");
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+}
+
+static int l_types(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  lua_newtable(L);
+  mg_type_foreach(g->e, type_doc, L);
+  return 1;
+}
+
+static int l_generic(lua_State *L) {
+  luaL_checkudata(L, 1, LMG_ENGINE);
+  lua_newtable(L);
+  for (const mg_cmd_t *c = mg_generic_cmds(); c->name; c++) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, c->args);
+    lua_setfield(L, -2, "args");
+    lua_pushstring(L, c->help);
+    lua_setfield(L, -2, "help");
+    lua_setfield(L, -2, c->name);
+  }
+  return 1;
+}
+
+static int l_status(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  return call(L, g, luaL_checkstring(L, 2), "status", NULL);
+}
+
+static int l_stats(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  return call(L, g, luaL_optstring(L, 2, "."), "stats", NULL);
+}
+
+static int l_node(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_node_t *n;
+  int rc = mg_resolve(g->ctl, luaL_checkstring(L, 2), &n, NULL);
+  if (rc) return lmg_fail(L, rc);
+  /* a Lua-type node has one handle, which carries its fields */
+  lmg_push_uv(L, g);
+  lua_getfield(L, -1, "nodes");
+  lua_rawgeti(L, -1, mg_node_id(n));
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 3);
+    lmg_push_node(L, g, n);
+  } else {
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+  }
+  mg_node_unref(n); /* the handle holds its own */
+  return 1;
+}
+
+/* Made last by its callers, after every other argument is checked: a
+** buffer made before an argument error would leak. */
+mg_buf_t *lmg_check_packet(lua_State *L, int arg) {
+  size_t len;
+  const char *data = luaL_checklstring(L, arg, &len);
+  if (len > 1 << 20) luaL_argerror(L, arg, "a packet of at most 1 MiB");
+  mg_buf_t *b = mg_buf_new((uint32_t)len);
+  memcpy(b->data, data, len);
+  return b;
+}
+
+/* send(hook, data [, { ts=seconds, linktype=n }]) out of "." */
+static int l_send(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  const char *hook = luaL_checkstring(L, 2);
+  luaL_checklstring(L, 3, NULL); /* argument order for errors */
+  int64_t ts = mg_now(g->e);
+  lua_Integer lt = 1;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_getfield(L, 4, "ts");
+    if (!lua_isnil(L, -1)) ts = (int64_t)(luaL_checknumber(L, -1) * 1e9);
+    lua_getfield(L, 4, "linktype");
+    lt = luaL_optinteger(L, -1, 1);
+    lua_pop(L, 2);
+  }
+  mg_buf_t *b = lmg_check_packet(L, 3);
+  b->ts = ts;
+  b->linktype = (uint16_t)lt;
+  int rc = mg_node_send(g->ctl, hook, b);
+  if (rc) return lmg_fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int set_handler(lua_State *L, int slot) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  lmg_push_uv(L, g);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, slot);
+  return 0;
+}
+
+static int l_on_data(lua_State *L) { return set_handler(L, UV_ON_DATA); }
+static int l_on_msg(lua_State *L) { return set_handler(L, UV_ON_MSG); }
+static int l_on_log(lua_State *L) { return set_handler(L, UV_ON_LOG); }
+
+/* }====================================================== */
+
+const luaL_Reg lmg_verb_methods[] = {
+  {"mkpeer", l_mkpeer}, {"connect", l_connect}, {"name", l_name},
+  {"msg", l_msg}, {"msg_text", l_msg_text}, {"send_msg", l_send_msg},
+  {"shutdown", l_shutdown}, {"rmhook", l_rmhook}, {"show", l_show},
+  {"list", l_list}, {"types", l_types}, {"generic", l_generic},
+  {"status", l_status}, {"stats", l_stats}, {"node", l_node},
+  {"send", l_send}, {"on_data", l_on_data}, {"on_msg", l_on_msg},
+  {"on_log", l_on_log}, {NULL, NULL}};
