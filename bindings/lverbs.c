@@ -32,13 +32,11 @@ static int call(lua_State *L, lmg_engine_t *g, const char *path,
   return 1;
 }
 
-static mg_value_t *fields(const char *k1, const char *v1, const char *k2,
-                          const char *v2, const char *k3, const char *v3) {
-  mg_value_t *m = mg_map();
-  mg_map_set(m, k1, mg_str(v1));
-  if (k2) mg_map_set(m, k2, mg_str(v2));
-  if (k3) mg_map_set(m, k3, mg_str(v3));
-  return m;
+/* The result of a verb with nothing to reply: true, or nil, message, name. */
+static int done(lua_State *L, int rc) {
+  if (rc) return lmg_fail(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* mkpeer([path,] type, hook, peerhook) */
@@ -49,8 +47,7 @@ static int l_mkpeer(lua_State *L) {
   const char *type = luaL_checkstring(L, a + 1);
   const char *hook = luaL_checkstring(L, a + 2);
   const char *peer = luaL_checkstring(L, a + 3);
-  return call(L, g, path, "mkpeer",
-              fields("type", type, "ourhook", hook, "peerhook", peer));
+  return done(L, mg_mkpeer(g->ctl, path, type, hook, peer));
 }
 
 /* connect([path,] relpath, hook, peerhook) */
@@ -61,14 +58,13 @@ static int l_connect(lua_State *L) {
   const char *rel = luaL_checkstring(L, a + 1);
   const char *hook = luaL_checkstring(L, a + 2);
   const char *peer = luaL_checkstring(L, a + 3);
-  return call(L, g, path, "connect",
-              fields("path", rel, "ourhook", hook, "peerhook", peer));
+  return done(L, mg_connect(g->ctl, path, rel, hook, peer));
 }
 
 static int l_name(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   const char *path = luaL_checkstring(L, 2), *name = luaL_checkstring(L, 3);
-  return call(L, g, path, "name", fields("name", name, 0, 0, 0, 0));
+  return done(L, mg_name(g->ctl, path, name));
 }
 
 /* rmhook([path,] hook) */
@@ -77,12 +73,12 @@ static int l_rmhook(lua_State *L) {
   int a = lua_gettop(L) >= 3 ? 2 : 1;
   const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
   const char *hook = luaL_checkstring(L, a + 1);
-  return call(L, g, path, "rmhook", fields("hook", hook, 0, 0, 0, 0));
+  return done(L, mg_rmhook(g->ctl, path, hook));
 }
 
 static int l_shutdown(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, luaL_checkstring(L, 2), "shutdown", NULL);
+  return done(L, mg_shutdown(g->ctl, luaL_checkstring(L, 2)));
 }
 
 /* Arguments: a table, a value, or a string in the text form. */
