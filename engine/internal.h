@@ -54,7 +54,8 @@ enum { /* node flags */
   MG_NF_TYPE0 = 0x100 /* 0x100..0x800: the node type's own (public) */
 };
 
-enum { /* hook flags beyond the public ones */
+enum { /* hook flags: the engine's half of the word (MG_HF_QUEUE and
+       ** MG_HF_FORCE_WRITER, the node types' half, are in moongraph.h) */
   MG_HF_INVALID = 0x100,
   MG_HF_DEAD = 0x200,    /* the sentinel */
   MG_HF_LINKED = 0x400,  /* on its node's list */
