@@ -184,17 +184,14 @@ def("stats", "stats [path]", "Engine counters of a node and its hooks",
     return true
   end)
 
-def("dot", "dot [file]", "The graph in Graphviz form (to a file, or shown)",
+def("dot", "dot [-s] [file]", "The graph in Graphviz form, shown or to a file " ..
+  "(a picture for .svg, .png, .pdf); -s: packet counts on every edge",
   function(s, a)
-    local d = s.g:dot()
-    if a[1] then
-      local f, err = io.open(a[1], "w")
-      if not f then return nil, err end
-      f:write(d)
-      f:close()
-    else
-      s.write(d)
-    end
+    local stats = a[1] == "-s"
+    local file = a[stats and 2 or 1]
+    local d, err = s.g:dot { stats = stats, file = file }
+    if not d then return nil, err end
+    if not file then s.write(d) end
     return true
   end, { "graphviz", "confdot" })
 
