@@ -2,7 +2,8 @@
 -- the interactive prompt: one line of Lua or one command at a time.
 -- Embedded in the moongraph module as mg.repl.
 
-local mg = ...  -- the module table, passed by the loader
+-- the module table, passed by the loader; or required on its own
+local mg = type(...) == "table" and ... or require "moongraph"
 
 local repl = {}
 

@@ -1,7 +1,7 @@
 -- replay.lua -- moongraph replay: a capture file out to a file, an
 -- interface or nowhere, at original timing or faster, built from the same
 -- nodes a script would use (pcap -> pcapout | hole).  Embedded as mg.replay.
-local mg = ...
+local mg = type(...) == "table" and ... or require "moongraph"
 
 local usage = [[
 usage: moongraph replay FILE [-i IFACE | -w OUT] [-f FILTER]
