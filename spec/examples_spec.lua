@@ -41,3 +41,37 @@ describe("the summary example", function()
     assert.matches("usage:", out)
   end)
 end)
+
+describe("the etf, split and vlan examples", function()
+  local function example(name, ...)
+    local args = {}
+    for i, a in ipairs { ... } do args[i] = q(a) end
+    return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/" .. name) .. " " ..
+      table.concat(args, " "))
+  end
+  local function count(file, expr)
+    local out = H.run("tcpdump -r " .. q(file) .. " -nn " .. (expr and q(expr) or "") .. " 2>/dev/null")
+    return select(2, out:gsub("\n", ""))
+  end
+  local SAMPLE = H.root .. "/pcaps/sample.pcap"
+
+  it("ethertype-split.lua files each ethertype apart", function()
+    local prefix = os.tmpname()
+    local out, code = example("ethertype-split.lua", SAMPLE, prefix)
+    assert.equal(0, code, out)
+    assert.matches("300 frames read, 30 matched no filter", out)
+    for kind, expr in pairs { ipv4 = "ip", arp = "arp", ipv6 = "ip6", other = "vlan" } do
+      local file = prefix .. "-" .. kind .. ".pcap"
+      assert.equal(count(SAMPLE, expr), count(file), kind)
+      assert.equal(count(file), count(file, expr), kind) -- and nothing else
+      assert.matches(string.format("%%s%d frames %%-> %s", count(file), file:gsub("%p", "%%%0")), out)
+      os.remove(file)
+    end
+    out, code = example("ethertype-split.lua", "/nonexistent.pcap", prefix)
+    assert.equal(1, code)
+    assert.matches("ethertype%-split: cannot open '/nonexistent.pcap'", out)
+    out, code = example("ethertype-split.lua")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+  end)
+end)
