@@ -74,4 +74,18 @@ describe("the etf, split and vlan examples", function()
     assert.equal(2, code)
     assert.matches("usage:", out)
   end)
+
+  it("split-loopback.lua brings a capture back unchanged", function()
+    local out_file = os.tmpname() .. ".pcap"
+    local out, code = example("split-loopback.lua", SAMPLE, out_file)
+    assert.equal(0, code, out)
+    assert.matches("in        300 frames in,      0 out\nmixed     300 frames in,    300 out\n" ..
+      "out         0 frames in,    300 out\n300 frames written to ", out)
+    local function hex(f) return (H.run("tcpdump -r " .. q(f) .. " -tt -nn -xx 2>/dev/null")) end
+    assert.equal(hex(SAMPLE), hex(out_file))
+    os.remove(out_file)
+    out, code = example("split-loopback.lua", SAMPLE)
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+  end)
 end)
