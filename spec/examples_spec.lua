@@ -88,4 +88,38 @@ describe("the etf, split and vlan examples", function()
     assert.equal(2, code)
     assert.matches("usage:", out)
   end)
+
+  it("vlan-split.lua files each VLAN apart, untagged, and the rest", function()
+    local prefix = os.tmpname()
+    local out, code = example("vlan-split.lua", SAMPLE, prefix)
+    assert.equal(0, code, out)
+    local function file(n) return prefix .. "-" .. n .. ".pcap" end
+    assert.equal(string.format("vlan10       15 frames -> %s\nvlan20       15 frames -> %s\n" ..
+      "other       270 frames -> %s\n", file("vlan10"), file("vlan20"), file("other")), out)
+    for _, vid in ipairs { 10, 20 } do
+      local f = file("vlan" .. vid)
+      assert.equal(count(SAMPLE, "vlan " .. vid), count(f))
+      assert.equal(0, count(f, "vlan")) -- untagged
+      -- the same packets, less their tags
+      local function ip(path, expr)
+        return (H.run("tcpdump -r " .. q(path) .. " -tt -nn -vv " .. (expr and q(expr) or "") .. " 2>/dev/null"))
+      end
+      assert.equal(ip(SAMPLE, "vlan " .. vid), ip(f))
+      os.remove(f)
+    end
+    assert.equal(count(SAMPLE, "not vlan"), count(file("other")))
+    -- VLANs named on the command line, and a bad one
+    out, code = example("vlan-split.lua", SAMPLE, prefix, "20")
+    assert.equal(0, code, out)
+    assert.matches("vlan20       15 frames", out)
+    assert.matches("other       285 frames", out)
+    out, code = example("vlan-split.lua", SAMPLE, prefix, "4096")
+    assert.equal(1, code)
+    assert.matches("vlan%-split: a VID is from 0 to 4095, not '4096'", out)
+    out, code = example("vlan-split.lua")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+    os.remove(file("vlan20"))
+    os.remove(file("other"))
+  end)
 end)
