@@ -82,7 +82,7 @@ static int send_or_drop(mg_hook_t *h, mg_item_t *it) {
 
 static int from_downstream(vlan_t *v, mg_item_t *it) {
   mg_buf_t *b = mg_item_buf(it);
-  uint16_t tci;
+  uint16_t tci = 0;
   bool eth = b->linktype == 1 && b->len >= 14, oob = eth && oob_get(b, &tci);
   bool inband = !oob && eth && b->len >= 18 &&
                 (b->data[12] << 8 | b->data[13]) == v->proto;
@@ -110,7 +110,7 @@ static int vlan_rcvdata(mg_hook_t *h, mg_item_t *it) {
   if (h == v->downstream) return from_downstream(v, it);
   if (!v->downstream) return send_or_drop(NULL, it);
   mg_buf_t *b = mg_item_buf(it);
-  uint16_t tci;
+  uint16_t tci = 0;
   if (h == v->nomatch) {
     if (!(v->encap & ENCAP_FROM_NOMATCH) || !oob_get(b, &tci))
       return mg_forward(v->downstream, it);

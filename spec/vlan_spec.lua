@@ -279,6 +279,15 @@ describe("the vlan node", function()
     assert(g:send("v10", H.udp_packet()))
     g:run()
     assert.equal(1, g:stats(".:down").drops.policy)
+    -- a frame with no room for a tag is refused, and the sender told
+    assert(g:msg(".:down", "addfilter", { vid = 10, hook = "v10" }))
+    local ok, e2 = g:send("v10", H.udp_packet(), { linktype = 101 })
+    assert.is_nil(ok)
+    assert.matches("vlan: a frame from 'v10' is not Ethernet %(link type 101, 42 bytes%)", e2)
+    ok, e2 = g:send("v10", "short")
+    assert.is_nil(ok)
+    assert.matches("link type 1, 5 bytes%): no place for a tag", e2)
+    assert.equal(2, g:stats(".:down").drops.error)
     for _, h in ipairs { "down", "v10", "v20", "nomatch" } do assert(g:rmhook(".", h)) end
     g:run()
     for _, n in ipairs(g:list()) do assert.not_equal("vlan", n.type) end
