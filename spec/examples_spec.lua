@@ -41,3 +41,85 @@ describe("the summary example", function()
     assert.matches("usage:", out)
   end)
 end)
+
+describe("the etf, split and vlan examples", function()
+  local function example(name, ...)
+    local args = {}
+    for i, a in ipairs { ... } do args[i] = q(a) end
+    return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/" .. name) .. " " ..
+      table.concat(args, " "))
+  end
+  local function count(file, expr)
+    local out = H.run("tcpdump -r " .. q(file) .. " -nn " .. (expr and q(expr) or "") .. " 2>/dev/null")
+    return select(2, out:gsub("\n", ""))
+  end
+  local SAMPLE = H.root .. "/pcaps/sample.pcap"
+
+  it("ethertype-split.lua files each ethertype apart", function()
+    local prefix = os.tmpname()
+    local out, code = example("ethertype-split.lua", SAMPLE, prefix)
+    assert.equal(0, code, out)
+    assert.matches("300 frames read, 30 matched no filter", out)
+    for kind, expr in pairs { ipv4 = "ip", arp = "arp", ipv6 = "ip6", other = "vlan" } do
+      local file = prefix .. "-" .. kind .. ".pcap"
+      assert.equal(count(SAMPLE, expr), count(file), kind)
+      assert.equal(count(file), count(file, expr), kind) -- and nothing else
+      assert.matches(string.format("%%s%d frames %%-> %s", count(file), file:gsub("%p", "%%%0")), out)
+      os.remove(file)
+    end
+    out, code = example("ethertype-split.lua", "/nonexistent.pcap", prefix)
+    assert.equal(1, code)
+    assert.matches("ethertype%-split: cannot open '/nonexistent.pcap'", out)
+    out, code = example("ethertype-split.lua")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+  end)
+
+  it("split-loopback.lua brings a capture back unchanged", function()
+    local out_file = os.tmpname() .. ".pcap"
+    local out, code = example("split-loopback.lua", SAMPLE, out_file)
+    assert.equal(0, code, out)
+    assert.matches("in        300 frames in,      0 out\nmixed     300 frames in,    300 out\n" ..
+      "out         0 frames in,    300 out\n300 frames written to ", out)
+    local function hex(f) return (H.run("tcpdump -r " .. q(f) .. " -tt -nn -xx 2>/dev/null")) end
+    assert.equal(hex(SAMPLE), hex(out_file))
+    os.remove(out_file)
+    out, code = example("split-loopback.lua", SAMPLE)
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+  end)
+
+  it("vlan-split.lua files each VLAN apart, untagged, and the rest", function()
+    local prefix = os.tmpname()
+    local out, code = example("vlan-split.lua", SAMPLE, prefix)
+    assert.equal(0, code, out)
+    local function file(n) return prefix .. "-" .. n .. ".pcap" end
+    assert.equal(string.format("vlan10       15 frames -> %s\nvlan20       15 frames -> %s\n" ..
+      "other       270 frames -> %s\n", file("vlan10"), file("vlan20"), file("other")), out)
+    for _, vid in ipairs { 10, 20 } do
+      local f = file("vlan" .. vid)
+      assert.equal(count(SAMPLE, "vlan " .. vid), count(f))
+      assert.equal(0, count(f, "vlan")) -- untagged
+      -- the same packets, less their tags
+      local function ip(path, expr)
+        return (H.run("tcpdump -r " .. q(path) .. " -tt -nn -vv " .. (expr and q(expr) or "") .. " 2>/dev/null"))
+      end
+      assert.equal(ip(SAMPLE, "vlan " .. vid), ip(f))
+      os.remove(f)
+    end
+    assert.equal(count(SAMPLE, "not vlan"), count(file("other")))
+    -- VLANs named on the command line, and a bad one
+    out, code = example("vlan-split.lua", SAMPLE, prefix, "20")
+    assert.equal(0, code, out)
+    assert.matches("vlan20       15 frames", out)
+    assert.matches("other       285 frames", out)
+    out, code = example("vlan-split.lua", SAMPLE, prefix, "4096")
+    assert.equal(1, code)
+    assert.matches("vlan%-split: a VID is from 0 to 4095, not '4096'", out)
+    out, code = example("vlan-split.lua")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+    os.remove(file("vlan20"))
+    os.remove(file("other"))
+  end)
+end)
