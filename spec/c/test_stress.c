@@ -214,10 +214,41 @@ static void t_shutdown_under_load(void) {
   teardown();
 }
 
+/* Names are read for error messages from any thread while a rename frees
+** the old one: under TSan a read outside the topology lock is a race. */
+static mg_node_t *described;
+static _Atomic int describing;
+
+static void *describe_loop(void *arg) {
+  (void)arg;
+  char d[96];
+  while (atomic_load(&describing)) mg__node_describe(described, d, sizeof d);
+  return NULL;
+}
+
+static void t_rename_while_described(void) {
+  setup();
+  CHECK_OK(mg_mkpeer(CTL, ".", "hole", "h", "in"));
+  described = node(".:h");
+  atomic_store(&describing, 1);
+  pthread_t t;
+  pthread_create(&t, NULL, describe_loop, NULL);
+  char name[32];
+  for (int i = 0; i < 5000; i++) {
+    snprintf(name, sizeof name, "n%d", i);
+    CHECK_OK(mg_name(CTL, ".:h", name));
+  }
+  atomic_store(&describing, 0);
+  pthread_join(t, NULL);
+  mg_node_unref(described);
+  teardown();
+}
+
 int main(void) {
   RUN(t_readers_together_writer_alone);
   RUN(t_fifo_under_contention);
   RUN(t_rewire_while_flowing);
   RUN(t_shutdown_under_load);
+  RUN(t_rename_while_described);
   CHECK_DONE();
 }
