@@ -52,6 +52,13 @@ typedef struct lmg_item {
 void lmg_push_value(lua_State *L, const mg_value_t *v);
 /* [-0, +0, e] the value at idx, or an error naming what: argument */
 mg_value_t *lmg_to_value(lua_State *L, int idx, const char *what);
+/* x, when within [min, max]; else an argument error at arg naming it and
+** the range (mg_check_num's words). */
+double lmg_checkrange(lua_State *L, int arg, double x, const char *name, double min,
+                      double max);
+/* Seconds as the engine's ns, for times a script names (up to 2^32 s, the
+** end of a capture's 32-bit stamp). */
+#define LMG_TIME_MAX 4294967296.0
 
 /* lengine.c */
 lmg_engine_t *lmg_check_engine(lua_State *L, int idx);

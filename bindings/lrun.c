@@ -21,13 +21,13 @@ static int l_run(lua_State *L) {
   double secs = 0;
   if (lua_type(L, 2) == LUA_TNUMBER) {
     mode = MG_RUN_FOR;
-    secs = lua_tonumber(L, 2);
+    secs = lmg_checkrange(L, 2, lua_tonumber(L, 2), "seconds", 0, MG_SECS_MAX);
   } else if (lua_istable(L, 2)) {
     lua_getfield(L, 2, "for");
     lua_getfield(L, 2, "until");
     if (!lua_isnil(L, -2)) {
       mode = MG_RUN_FOR;
-      secs = luaL_checknumber(L, -2);
+      secs = lmg_checkrange(L, 2, luaL_checknumber(L, -2), "for", 0, MG_SECS_MAX);
     } else if (!lua_isnil(L, -1)) {
       const char *u = luaL_checkstring(L, -1);
       if (!strcmp(u, "stopped")) mode = MG_RUN_FOREVER;
@@ -38,7 +38,6 @@ static int l_run(lua_State *L) {
     lua_pop(L, 2);
   } else if (!lua_isnoneornil(L, 2))
     return luaL_argerror(L, 2, "seconds or { until=... } / { for=... }");
-  if (secs < 0) return luaL_argerror(L, 2, "a duration cannot be negative");
   int rc = mg_engine_run(g->e, mode, (uint64_t)(secs * 1e9));
   if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
@@ -60,7 +59,8 @@ static int l_advance(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   if (mg_clock_mode(g->e) != MG_CLOCK_VIRTUAL)
     return luaL_error(L, "advance: the engine's clock is the wall clock");
-  mg_clock_advance(g->e, (int64_t)(luaL_checknumber(L, 2) * 1e9));
+  double t = lmg_checkrange(L, 2, luaL_checknumber(L, 2), "time", 0, LMG_TIME_MAX);
+  mg_clock_advance(g->e, (int64_t)(t * 1e9));
   return 0;
 }
 
@@ -155,10 +155,10 @@ static int timer_fire(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t x) {
 
 static int new_timer(lua_State *L, bool every) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  double secs = luaL_checknumber(L, 2);
+  /* a period below 1 ms would fire faster than the loop can call Lua */
+  double secs = lmg_checkrange(L, 2, luaL_checknumber(L, 2), every ? "period" : "delay",
+                               every ? 0.001 : 0, MG_SECS_MAX);
   luaL_checktype(L, 3, LUA_TFUNCTION);
-  if (secs < 0 || (every && secs <= 0))
-    return luaL_argerror(L, 2, every ? "a period above zero" : "a delay of zero or more");
   ltimer_t **box = lua_newuserdatauv(L, sizeof *box, 2);
   ltimer_t *t = *box = mg_calloc(1, sizeof *t);
   mg_callout_init(&t->c);

@@ -116,6 +116,12 @@ static mg_value_t *build(lua_State *L, int idx) {
   }
 }
 
+double lmg_checkrange(lua_State *L, int arg, double x, const char *name, double min,
+                      double max) {
+  if (mg_check_num(x, name, min, max)) luaL_argerror(L, arg, mg_errmsg());
+  return x;
+}
+
 mg_value_t *lmg_to_value(lua_State *L, int idx, const char *what) {
   check(L, idx, what, 0);
   return build(L, idx);

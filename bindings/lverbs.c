@@ -298,9 +298,11 @@ static int l_send(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_getfield(L, 4, "ts");
-    if (!lua_isnil(L, -1)) ts = (int64_t)(luaL_checknumber(L, -1) * 1e9);
+    if (!lua_isnil(L, -1))
+      ts = (int64_t)(lmg_checkrange(L, 4, luaL_checknumber(L, -1), "ts", 0, LMG_TIME_MAX) * 1e9);
     lua_getfield(L, 4, "linktype");
-    lt = luaL_optinteger(L, -1, 1);
+    lt = (lua_Integer)lmg_checkrange(L, 4, (double)luaL_optinteger(L, -1, 1), "linktype", 0,
+                                     0xffff);
     lua_pop(L, 2);
   }
   mg_buf_t *b = lmg_check_packet(L, 3);

@@ -115,6 +115,15 @@ mg_value_t *mg_map_get(const mg_value_t *m, const char *k);
 ** error (returns false and sets the message). */
 bool mg_map_str(const mg_value_t *m, const char *k, const char **out);
 bool mg_map_int(const mg_value_t *m, const char *k, int64_t *out);
+/* Bounds for every number a user names: x within [min, max], or -EINVAL
+** with "name: must be a number from min to max, got x" (NaN and the
+** infinities are never within).  mg_map_num does the same for a field
+** (absent or nil leaves *out alone; a non-number is refused too). */
+int mg_check_num(double x, const char *name, double min, double max);
+int mg_map_num(const mg_value_t *m, const char *k, double min, double max, double *out);
+/* Seconds a user may name for a delay or duration: as nanoseconds they
+** fit in int64 with room to add any clock reading to them. */
+#define MG_SECS_MAX 1e9
 
 /* Text form: { name="fred" hooks=[ 1 2 ] data=x"0a0b" }.  Parse errors
 ** give the offset and what was expected. */

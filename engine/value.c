@@ -163,6 +163,51 @@ bool mg_map_int(const mg_value_t *m, const char *k, int64_t *out) {
   return true;
 }
 
+/* 1e9 rather than 1e+09, and 0.001 */
+static void fmtnum(char *out, size_t n, double x) {
+  char t[32], *e;
+  if (isnan(x)) { /* not "-nan" */
+    snprintf(out, n, "nan");
+    return;
+  }
+  snprintf(t, sizeof t, "%g", x);
+  if ((e = strchr(t, 'e')) != NULL) { /* e+09 -> e9, e-05 -> e-5 */
+    char *d = e + 1;
+    bool neg = *d == '-';
+    if (*d == '+' || *d == '-') d++;
+    while (*d == '0' && d[1]) d++;
+    snprintf(out, n, "%.*se%s%s", (int)(e - t), t, neg ? "-" : "", d);
+  } else
+    snprintf(out, n, "%s", t);
+}
+
+int mg_check_num(double x, const char *name, double min, double max) {
+  if (x >= min && x <= max) return 0; /* false for NaN */
+  char a[32], b[32], c[32];
+  fmtnum(a, sizeof a, min);
+  fmtnum(b, sizeof b, max);
+  fmtnum(c, sizeof c, x);
+  return mg_error(-EINVAL, "%s: must be a number from %s to %s, got %s", name, a, b, c);
+}
+
+int mg_map_num(const mg_value_t *m, const char *k, double min, double max, double *out) {
+  mg_value_t *v = mg_map_get(m, k);
+  if (!v || v->type == MG_NIL) return 0;
+  double x;
+  if (v->type == MG_INT) x = (double)v->u.i;
+  else if (v->type == MG_NUM) x = v->u.n;
+  else {
+    char a[32], b[32];
+    fmtnum(a, sizeof a, min);
+    fmtnum(b, sizeof b, max);
+    return mg_error(-EINVAL, "%s: must be a number from %s to %s, not a %s", k, a, b,
+                    v->type == MG_STR ? "string" : "non-number");
+  }
+  int rc = mg_check_num(x, k, min, max);
+  if (!rc) *out = x;
+  return rc;
+}
+
 /*
 ** {======================================================
 ** Printing

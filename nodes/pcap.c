@@ -2,13 +2,18 @@
 ** pcap.c -- packets from a capture file or a live interface, by libpcap.
 **
 ** HOOKS     out: every packet read.
-** MESSAGES  open { file="x.pcap" | iface="eth0", filter="udp", snaplen=N,
+** MESSAGES  open { file="x.pcap"|"-" | iface="eth0", filter="udp", snaplen=N,
 **                  promisc=true, speed="top"|"original", multiplier=X,
 **                  pps=N, mbps=M, loop=N, loopdelay=S, count=N,
 **                  duration=S, burst=N, bufsize=BYTES }
 **             -> { linktype linkname snaplen precision }
 **           start, stop, close; getstats -> { packets bytes drops ifdrops
-**           loops running done deviation={ n mean_ns max_ns } }; clrstats.
+**           loops running done error deviation={ n mean_ns max_ns } };
+**           clrstats.  Every number has a range (mg_map_num); the reply's
+**           snaplen is what the file's header says.  A stream (a pipe, "-")
+**           is read exactly once: its head, read to learn its precision, is
+**           served to libpcap again.  A read that stops early (a file cut
+**           short, corrupt) is logged and kept in getstats' error.
 **
 ** A file is read in bursts: each burst is a function item the node sends
 ** itself, a continuation rather than a thread.  Packets are lent to the
@@ -20,11 +25,14 @@
 ** libuv finds its descriptor readable.  Methods run on the loop thread
 ** (uv handles live there).
 */
+#define _GNU_SOURCE /* fopencookie: a stream's first bytes, read twice */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "builtin.h"
@@ -40,6 +48,9 @@ typedef struct src {
   FILE *fp;
   char *file, *iface, *filter;
   bool live, running, done, nsec, held, promisc;
+  bool stream;            /* a pipe or FIFO: read once, no seeking */
+  int scale;              /* ns in a unit of libpcap's tv_usec: 1 or 1000 */
+  int64_t hsnap;          /* the snaplen a pcap file's header says */
   long fsize;
   uint8_t bflags; /* MG_BUF_NSEC, MG_BUF_SWAPPED for every packet */
   int linktype, snaplen;
@@ -65,7 +76,16 @@ typedef struct src {
   uint64_t packets, bytes, dev_n;
   int64_t dev_sum, dev_max;
   char err[PCAP_ERRBUF_SIZE];
+  char rerr[PCAP_ERRBUF_SIZE + 256]; /* why reading stopped early */
 } src_t;
+
+/* Far enough ahead to mean never, near enough to add any clock to. */
+#define FAR_NS ((int64_t)1000000000000000000)
+/* Seconds whose nanoseconds int64 holds with room (2^62 ns, year 2116):
+** a pcapng stamp may say 2^64 microseconds. */
+#define TS_SEC_MAX ((int64_t)4611686018)
+
+#define NAME(s) (strcmp((s)->file, "-") ? (s)->file : "standard input")
 
 static int64_t mono(void) {
   struct timespec t;
@@ -76,12 +96,7 @@ static int64_t mono(void) {
 /* {====================================================== opening */
 /* The file's own precision: a nanosecond pcap says so in its magic; a
 ** pcapng, in if_tsresol of its first interface. */
-static bool file_is_nsec(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return false;
-  uint8_t b[4096];
-  size_t n = fread(b, 1, sizeof b, f);
-  fclose(f);
+static bool head_is_nsec(const uint8_t *b, size_t n) {
   if (n < 4) return false;
   uint32_t m = (uint32_t)b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
   if (m == 0xa1b23c4d || m == 0x4d3cb2a1) return true;
@@ -138,20 +153,85 @@ static int apply_filter(src_t *s) {
   return 0;
 }
 
+/* A stream's head is read once, to learn its precision, and then served
+** to libpcap again ahead of the rest. */
+typedef struct {
+  FILE *in;
+  size_t n, off;
+  uint8_t head[4096];
+} peek_t;
+
+static ssize_t peek_read(void *c, char *buf, size_t size) {
+  peek_t *p = c;
+  if (p->off < p->n) {
+    size_t k = p->n - p->off < size ? p->n - p->off : size;
+    memcpy(buf, p->head + p->off, k);
+    p->off += k;
+    return (ssize_t)k;
+  }
+  size_t k = fread(buf, 1, size, p->in);
+  return k == 0 && ferror(p->in) ? -1 : (ssize_t)k;
+}
+
+static int peek_close(void *c) {
+  peek_t *p = c;
+  int rc = fclose(p->in);
+  free(p);
+  return rc;
+}
+
 static int open_file(src_t *s) {
-  s->fp = fopen(s->file, "rb");
-  if (!s->fp) return mg_error(-errno, "cannot open '%s': %s", s->file, strerror(errno));
-  if (fseek(s->fp, 0, SEEK_END) == 0) s->fsize = ftell(s->fp);
-  rewind(s->fp);
-  /* large reads: the stdio buffer is set before libpcap reads a byte */
-  setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
-  s->p = pcap_fopen_offline_with_tstamp_precision(s->fp, PCAP_TSTAMP_PRECISION_NANO, s->err);
+  bool std = !strcmp(s->file, "-");
+  int fd = std ? dup(0) : -1;
+  FILE *fp = std ? (fd >= 0 ? fdopen(fd, "rb") : NULL) : fopen(s->file, "rb");
+  if (!fp) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    return mg_error(-e, "cannot open '%s': %s", NAME(s), strerror(e));
+  }
+  struct stat st;
+  s->stream = !(fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode));
+  s->fsize = s->stream ? 0 : (long)st.st_size;
+  /* large reads: the stdio buffer is set before anyone reads a byte */
+  setvbuf(fp, NULL, _IOFBF, 1 << 20);
+  peek_t *pk = mg_alloc(sizeof *pk);
+  pk->in = fp;
+  pk->off = 0;
+  pk->n = fread(pk->head, 1, sizeof pk->head, fp);
+  const uint8_t *b = pk->head;
+  s->nsec = head_is_nsec(b, pk->n);
+  uint32_t magic = pk->n >= 4 ? (uint32_t)b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24 : 0;
+  bool ng = magic == 0x0a0d0d0a;
+  /* a pcap file is read in its own unit, so that a fraction out of range
+  ** comes as the file had it; pcapng stamps are divided out by libpcap */
+  s->scale = ng || s->nsec ? 1 : 1000;
+  s->hsnap = -1;
+  if (!ng && pk->n >= 24) {
+    bool big = (magic & 0xffff0000) != 0xa1b20000; /* a1b2xxxx read little-endian */
+    const uint8_t *q = b + 16;
+    s->hsnap = big ? (int64_t)((uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3])
+                       : (int64_t)((uint32_t)q[0] | q[1] << 8 | q[2] << 16 | (uint32_t)q[3] << 24);
+  }
+  if (s->stream) {
+    s->fp = fopencookie(pk, "rb", (cookie_io_functions_t){.read = peek_read,
+                                                         .close = peek_close});
+    if (!s->fp) {
+      peek_close(pk);
+      return mg_error(-ENOMEM, "cannot read '%s': %s", NAME(s), strerror(errno));
+    }
+    setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+  } else { /* a file: read its head again from the start */
+    free(pk);
+    rewind(fp);
+    s->fp = fp;
+  }
+  s->p = pcap_fopen_offline_with_tstamp_precision(
+      s->fp, s->scale == 1 ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO, s->err);
   if (!s->p) {
     fclose(s->fp);
     s->fp = NULL;
-    return mg_error(-EINVAL, "cannot read '%s': %s", s->file, s->err);
+    return mg_error(-EINVAL, "cannot read '%s': %s", NAME(s), s->err);
   }
-  s->nsec = file_is_nsec(s->file);
   return apply_filter(s);
 }
 
@@ -205,10 +285,18 @@ static void finish(src_t *s) {
   if (s->poll) uv_poll_stop(s->poll);
 }
 
+/* A packet's time in ns; seconds beyond what int64 ns hold are held at
+** the edge (the fraction is below 2^32 units, so the sum cannot overflow). */
+static inline int64_t stamp(const src_t *s, const struct pcap_pkthdr *h) {
+  int64_t sec = h->ts.tv_sec;
+  if (sec > TS_SEC_MAX) sec = TS_SEC_MAX;
+  if (sec < -TS_SEC_MAX) sec = -TS_SEC_MAX;
+  return sec * 1000000000 + (int64_t)h->ts.tv_usec * s->scale;
+}
+
 static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) {
   mg_node_t *n = s->node;
-  /* opened for nanoseconds: libpcap puts them in tv_usec, whatever the file */
-  int64_t ts = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
+  int64_t ts = stamp(s, h);
   s->packets++;
   s->bytes += h->caplen;
   s->n_loop++;
@@ -223,7 +311,7 @@ static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) 
   b->ts = ts;
   b->linktype = (uint16_t)s->linktype;
   b->flags |= s->bflags;
-  if (h->ts.tv_usec < 0 || h->ts.tv_usec >= 1000000000) { /* as the file said */
+  if (h->ts.tv_usec < 0 || h->ts.tv_usec >= 1000000000 / s->scale) { /* as the file said */
     b->flags |= MG_BUF_RAWTS;
     b->raw_sec = (uint32_t)h->ts.tv_sec;
     b->raw_frac = (uint32_t)h->ts.tv_usec;
@@ -245,19 +333,25 @@ static void again(src_t *s, int64_t wait_ns) {
 }
 
 /* When the packet in hand is due, by the chosen speed, in monotonic ns. */
+/* origin + ns, where ns beyond FAR_NS (a slow rate, a stamp decades on)
+** means never rather than an overflow */
+static int64_t after_origin(const src_t *s, double ns) {
+  return s->origin + (ns < (double)FAR_NS ? (int64_t)ns : FAR_NS);
+}
+
 static int64_t due(src_t *s) {
-  int64_t ts = (int64_t)s->hdr->ts.tv_sec * 1000000000 + s->hdr->ts.tv_usec;
+  int64_t ts = stamp(s, s->hdr); /* both within +-2^62: the difference fits */
   if (s->n_loop == 0) s->first_ts = ts;
   switch (s->speed) {
   case SPEED_ORIGINAL: {
     int64_t rel = ts - s->first_ts;
     if (rel < 0) rel = 0; /* a capture that goes back in time: at once */
-    return s->origin + (int64_t)((double)rel / s->mult);
+    return after_origin(s, (double)rel / s->mult);
   }
   case SPEED_PPS:
-    return s->origin + (int64_t)((double)s->n_loop * 1e9 / s->pps);
+    return after_origin(s, (double)s->n_loop * 1e9 / s->pps);
   case SPEED_MBPS:
-    return s->origin + (int64_t)((double)s->bits_loop * 1e3 / s->mbps);
+    return after_origin(s, (double)s->bits_loop * 1e3 / s->mbps);
   default:
     return 0;
   }
@@ -269,6 +363,19 @@ static bool limits_reached(src_t *s) {
   return false;
 }
 
+/* Reading stopped early: say so of the file, as a user would, in the log
+** and in getstats.  libpcap says "truncated dump file; tried to ...". */
+static void read_failed(src_t *s, const char *why) {
+  const char *semi = strstr(why, "; ");
+  if (!strncmp(why, "truncated", 9))
+    snprintf(s->rerr, sizeof s->rerr, "'%s' is truncated%s%s", NAME(s), semi ? ": " : "",
+             semi ? semi + 2 : "");
+  else
+    snprintf(s->rerr, sizeof s->rerr, "reading '%s': %s", NAME(s), why);
+  mg_log(mg_node_engine(s->node), MG_LOG_ERR, "pcap [%x]: %s", mg_node_id(s->node), s->rerr);
+  finish(s);
+}
+
 /* The end of the file: again from the start, or done. */
 static void end_of_loop(src_t *s) {
   s->loop_no++;
@@ -278,9 +385,7 @@ static void end_of_loop(src_t *s) {
   }
   src_close(s);
   if (open_file(s)) {
-    mg_log(mg_node_engine(s->node), MG_LOG_ERR, "pcap [%x]: %s", mg_node_id(s->node),
-           mg_errmsg());
-    finish(s);
+    read_failed(s, mg_errmsg());
     return;
   }
   s->n_loop = s->bits_loop = 0;
@@ -301,8 +406,8 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
   if (s->live) {
     int got = pcap_dispatch(s->p, (int)s->burst, dispatch_cb, (u_char *)s);
     if (got < 0) {
-      mg_log(e, MG_LOG_ERR, "pcap [%x] on %s: %s", mg_node_id(n), s->iface,
-             pcap_geterr(s->p));
+      snprintf(s->rerr, sizeof s->rerr, "capturing on '%s': %s", s->iface, pcap_geterr(s->p));
+      mg_log(e, MG_LOG_ERR, "pcap [%x]: %s", mg_node_id(n), s->rerr);
       finish(s);
     } else if (limits_reached(s))
       finish(s);
@@ -314,11 +419,9 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
   if (s->speed == SPEED_TOP && !s->count) {
     int got = pcap_dispatch(s->p, (int)s->burst, dispatch_cb, (u_char *)s);
     if (got == 0 || got == PCAP_ERROR_BREAK) end_of_loop(s);
-    else if (got < 0) {
-      mg_log(e, MG_LOG_ERR, "pcap [%x]: reading '%s': %s", mg_node_id(n), s->file,
-             pcap_geterr(s->p));
-      finish(s);
-    } else if (s->duration && limits_reached(s))
+    else if (got < 0)
+      read_failed(s, pcap_geterr(s->p));
+    else if (s->duration && limits_reached(s))
       finish(s);
     else
       again(s, 0);
@@ -336,9 +439,7 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
         return 0;
       }
       if (rc < 0) {
-        mg_log(e, MG_LOG_ERR, "pcap [%x]: reading '%s': %s", mg_node_id(n), s->file,
-               pcap_geterr(s->p));
-        finish(s);
+        read_failed(s, pcap_geterr(s->p));
         return 0;
       }
       s->pending = true;
@@ -375,15 +476,6 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 /* }====================================================== */
 
 /* {====================================================== messages */
-static int get_num(const mg_value_t *args, const char *k, double *out) {
-  mg_value_t *v = mg_map_get(args, k);
-  if (!v || v->type == MG_NIL) return 0;
-  if (v->type == MG_INT) *out = (double)v->u.i;
-  else if (v->type == MG_NUM) *out = v->u.n;
-  else return mg_error(-EINVAL, "open: '%s' must be a number", k);
-  if (*out < 0) return mg_error(-EINVAL, "open: '%s' cannot be negative", k);
-  return 0;
-}
 
 static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   if (!a || a->type != MG_MAP)
@@ -401,11 +493,16 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   double snaplen = 0, mult = 0, pps = 0, mbps = 0, loops = 1, delay = 0,
          count = 0, duration = 0, burst = 64, bufsize = 0;
   int rc;
-  if ((rc = get_num(a, "snaplen", &snaplen)) || (rc = get_num(a, "multiplier", &mult)) ||
-      (rc = get_num(a, "pps", &pps)) || (rc = get_num(a, "mbps", &mbps)) ||
-      (rc = get_num(a, "loop", &loops)) || (rc = get_num(a, "loopdelay", &delay)) ||
-      (rc = get_num(a, "count", &count)) || (rc = get_num(a, "duration", &duration)) ||
-      (rc = get_num(a, "burst", &burst)) || (rc = get_num(a, "bufsize", &bufsize)))
+  /* every limit keeps the casts below and the ns arithmetic defined */
+  if ((rc = mg_map_num(a, "snaplen", 0, 262144, &snaplen)) ||
+      (rc = mg_map_num(a, "multiplier", 0, 1e6, &mult)) ||
+      (rc = mg_map_num(a, "pps", 0, 1e9, &pps)) || (rc = mg_map_num(a, "mbps", 0, 1e6, &mbps)) ||
+      (rc = mg_map_num(a, "loop", 0, 1e9, &loops)) ||
+      (rc = mg_map_num(a, "loopdelay", 0, MG_SECS_MAX, &delay)) ||
+      (rc = mg_map_num(a, "count", 0, 1e15, &count)) ||
+      (rc = mg_map_num(a, "duration", 0, MG_SECS_MAX, &duration)) ||
+      (rc = mg_map_num(a, "burst", 1, 65536, &burst)) ||
+      (rc = mg_map_num(a, "bufsize", 0, 1e9, &bufsize)))
     return rc;
   int sp = SPEED_TOP, chosen = 0;
   if (speed) {
@@ -419,7 +516,6 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   if (mbps > 0) sp = SPEED_MBPS, chosen++;
   if (chosen > 1)
     return mg_error(-EINVAL, "open: choose one of speed, multiplier, pps and mbps");
-  if (burst < 1 || burst > 65536) return mg_error(-EINVAL, "open: burst is 1 to 65536");
   if (iface && sp != SPEED_TOP)
     return mg_error(-EINVAL, "open: a live interface has no replay speed");
   src_close(s);
@@ -443,7 +539,13 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   s->duration = (int64_t)(duration * 1e9);
   s->burst = (uint32_t)burst;
   s->done = false;
+  s->rerr[0] = '\0';
+  s->scale = 1;
+  s->stream = false;
+  s->hsnap = -1;
   rc = s->live ? open_live(s) : open_file(s);
+  if (!rc && s->stream && s->loops != 1)
+    rc = mg_error(-EINVAL, "loop: a stream is read once ('%s' cannot be read again)", NAME(s));
   if (rc) {
     src_close(s);
     return rc;
@@ -456,7 +558,8 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   mg_map_set(r, "linktype", mg_int(s->linktype));
   const char *ln = pcap_datalink_val_to_name(s->linktype);
   mg_map_set(r, "linkname", mg_str(ln ? ln : "?"));
-  mg_map_set(r, "snaplen", mg_int(s->snaplen));
+  /* the file's own word, which libpcap may have changed (0, or huge) */
+  mg_map_set(r, "snaplen", mg_int(!s->live && s->hsnap >= 0 ? s->hsnap : s->snaplen));
   mg_map_set(r, "precision", mg_str(s->nsec ? "nano" : "micro"));
   *reply = r;
   return 0;
@@ -516,6 +619,7 @@ static mg_value_t *src_stats(src_t *s) {
   mg_map_set(v, "elapsed", mg_num(s->started && end > s->started
                                        ? (double)(end - s->started) / 1e9 : 0));
   mg_map_set(v, "done", mg_bool(s->done));
+  if (s->rerr[0]) mg_map_set(v, "error", mg_str(s->rerr));
   mg_value_t *d = mg_map();
   mg_map_set(d, "n", mg_int((int64_t)s->dev_n));
   mg_map_set(d, "mean_ns", mg_int(s->dev_n ? s->dev_sum / (int64_t)s->dev_n : 0));
@@ -598,7 +702,8 @@ static void src_status(mg_node_t *n, mg_sbuf_t *out) {
 static const mg_cmd_t src_cmds[] = {
   {"open", PCAP_OPEN, 0,
    "{ file=\"x.pcap\" | iface=\"eth0\" filter=\"udp\" speed=\"original\" ... }",
-   "open a capture file or interface"},
+   "open a capture file (\"-\": standard input) or an interface; numbers out of range "
+   "are refused"},
   {"start", PCAP_START, 0, "", "start sending packets"},
   {"stop", PCAP_STOP, 0, "", "stop sending (start goes on from here)"},
   {"close", PCAP_CLOSE, 0, "", "close the file or interface"},

@@ -5,10 +5,15 @@
 ** MESSAGES  open { file="out.pcap", format="pcap"|"pcapng", linktype=N,
 **                  snaplen=N, precision="micro"|"nano" } or { iface="eth0" },
 **           flush, close; getstats -> { packets bytes drops errors }.
-** A file takes its link type and precision from the first packet unless
-** told; pcap files hold one link type, so a packet of another is dropped
+** The file is made at open (file="-" is standard output); its header is
+** written then when told the link type and precision (pcapng: the link
+** type), else at the first packet, which tells them, else at close, so
+** that a file that got nothing is still a valid capture (Ethernet unless
+** told).  pcap files hold one link type, so a packet of another is dropped
 ** and counted.  Writes are buffered and flushed on flush, close and
-** shutdown, so the file is whole when the graph goes (SIGINT included).
+** shutdown, so the file is whole when the graph goes (SIGINT included);
+** a write that fails is logged once and counted, and flush and close
+** return it.
 ** An interface is written without blocking: when its socket is full the
 ** packet is dropped and counted, and the loop never stalls.
 */
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builtin.h"
 
@@ -24,14 +30,28 @@ enum { FMT_PCAP, FMT_PCAPNG };
 
 typedef struct {
   char *file, *iface;
-  int format, linktype, snaplen, prec; /* prec: -1 from the data */
+  int format, linktype, prec; /* linktype, prec: -1 from the data */
+  uint32_t snaplen;
   FILE *fp;                            /* pcapng, or the pcap dumper's */
   pcap_t *dead, *live;
   pcap_dumper_t *dump;
   bool started, warned;
   uint64_t packets, bytes, drops, errors;
   char err[PCAP_ERRBUF_SIZE];
+  char werr[PCAP_ERRBUF_SIZE + 64]; /* the first write that failed */
 } out_t;
+
+#define NAME(o) (strcmp((o)->file, "-") ? (o)->file : "standard output")
+
+/* A write failed (stdio keeps the error until the file is closed): the
+** first is logged and kept for flush, close and getstats. */
+static int write_failed(out_t *o, mg_node_t *n, int err) {
+  if (!o->werr[0]) {
+    snprintf(o->werr, sizeof o->werr, "writing '%s': %s", NAME(o), strerror(err));
+    if (n) mg_log(mg_node_engine(n), MG_LOG_ERR, "pcapout [%x]: %s", mg_node_id(n), o->werr);
+  }
+  return mg_error(-err, "%s", o->werr);
+}
 
 /* {====================================================== pcapng */
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -51,13 +71,13 @@ static int ng_header(out_t *o) {
   put32(idb, 1);
   put32(idb + 4, 32);
   put16(idb + 8, (uint16_t)o->linktype);
-  put32(idb + 12, (uint32_t)o->snaplen);
+  put32(idb + 12, o->snaplen);
   put16(idb + 16, 9);
   put16(idb + 18, 1);
   idb[20] = 9;
   put32(idb + 28, 32); /* opt_endofopt is the zero word at 24 */
   if (fwrite(shb, sizeof shb, 1, o->fp) != 1 || fwrite(idb, sizeof idb, 1, o->fp) != 1)
-    return mg_error(-EIO, "writing '%s': %s", o->file, strerror(errno));
+    return write_failed(o, NULL, errno);
   return 0;
 }
 
@@ -83,20 +103,47 @@ static int ng_packet(out_t *o, const mg_buf_t *b) {
 }
 /* }====================================================== */
 
-static int out_start(out_t *o, const mg_buf_t *b);
-
-static void out_close(out_t *o) {
-  /* told its link type but given no packet: still a valid, empty file */
-  if (o->file && !o->started && o->linktype >= 0) {
-    mg_buf_t none = {.linktype = (uint16_t)o->linktype,
-                     .flags = o->prec == 1 ? MG_BUF_NSEC : 0};
-    out_start(o, &none); /* the link type was checked at open */
+/* The header, into the file made at open; b (the first packet) tells
+** what was not told. */
+static int out_start(out_t *o, const mg_buf_t *b) {
+  if (o->linktype < 0) o->linktype = b->linktype;
+  int prec = o->prec >= 0 ? o->prec : (b->flags & MG_BUF_NSEC) ? 1 : 0;
+  if (o->format == FMT_PCAPNG) {
+    o->started = true;
+    return ng_header(o);
   }
-  if (o->dump) {
-    pcap_dump_flush(o->dump);
-    pcap_dump_close(o->dump); /* closes o->fp */
-  } else if (o->fp)
-    fclose(o->fp);
+  /* libpcap's int snaplen: the header's 32 bits go through it unchanged */
+  o->dead = pcap_open_dead_with_tstamp_precision(
+      o->linktype, (int)o->snaplen,
+      prec ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
+  o->dump = o->dead ? pcap_dump_fopen(o->dead, o->fp) : NULL;
+  if (!o->dump) {
+    int rc = mg_error(-EINVAL, "cannot write '%s': %s", NAME(o),
+                      o->dead ? pcap_geterr(o->dead) : "no memory");
+    if (o->dead) pcap_close(o->dead);
+    o->dead = NULL;
+    return rc;
+  }
+  o->prec = prec;
+  o->started = true;
+  return 0;
+}
+
+static int out_close(out_t *o, mg_node_t *n) {
+  int rc = 0;
+  /* given no packet: still a valid, empty file */
+  if (o->fp && !o->started) {
+    mg_buf_t none = {.linktype = (uint16_t)(o->linktype >= 0 ? o->linktype : DLT_EN10MB),
+                     .flags = o->prec == 1 ? MG_BUF_NSEC : 0};
+    rc = out_start(o, &none);
+  }
+  if (o->fp) {
+    if ((o->dump ? pcap_dump_flush(o->dump) : fflush(o->fp)) != 0 || ferror(o->fp))
+      rc = write_failed(o, n, errno ? errno : EIO);
+    if (o->dump) pcap_dump_close(o->dump); /* closes o->fp */
+    else if (fclose(o->fp) != 0 && !rc)
+      rc = write_failed(o, n, errno);
+  }
   if (o->dead) pcap_close(o->dead);
   if (o->live) pcap_close(o->live);
   o->dump = NULL;
@@ -106,33 +153,8 @@ static void out_close(out_t *o) {
   free(o->file); /* closed is closed: a later packet is dropped */
   free(o->iface);
   o->file = o->iface = NULL;
-}
-
-/* The file is made at the first packet, which may tell what it holds. */
-static int out_start(out_t *o, const mg_buf_t *b) {
-  if (o->linktype < 0) o->linktype = b->linktype;
-  int prec = o->prec >= 0 ? o->prec : (b->flags & MG_BUF_NSEC) ? 1 : 0;
-  FILE *fp = fopen(o->file, "wb");
-  if (!fp) return mg_error(-errno, "cannot write '%s': %s", o->file, strerror(errno));
-  setvbuf(fp, NULL, _IOFBF, 1 << 20);
-  o->fp = fp;
-  if (o->format == FMT_PCAPNG) {
-    o->started = true;
-    return ng_header(o);
-  }
-  o->dead = pcap_open_dead_with_tstamp_precision(
-      o->linktype, o->snaplen,
-      prec ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
-  o->dump = o->dead ? pcap_dump_fopen(o->dead, fp) : NULL;
-  if (!o->dump) {
-    fclose(fp);
-    o->fp = NULL;
-    return mg_error(-EIO, "cannot write '%s': %s", o->file,
-                    o->dead ? pcap_geterr(o->dead) : "no memory");
-  }
-  o->prec = prec;
-  o->started = true;
-  return 0;
+  if (!rc && o->werr[0]) rc = mg_error(-EIO, "%s", o->werr);
+  return rc;
 }
 
 static int out_rcvdata(mg_hook_t *h, mg_item_t *it) {
@@ -146,6 +168,11 @@ static int out_rcvdata(mg_hook_t *h, mg_item_t *it) {
       return 0;
     }
   } else if (o->file) {
+    if (o->werr[0]) { /* the file is broken: it takes no more */
+      o->errors++;
+      mg_drop(it, MG_DROP_ERROR);
+      return 0;
+    }
     if (!o->started) {
       int rc = out_start(o, b);
       if (rc) {
@@ -171,7 +198,7 @@ static int out_rcvdata(mg_hook_t *h, mg_item_t *it) {
       if (ng_packet(o, b)) {
         o->errors++;
         mg_drop(it, MG_DROP_ERROR);
-        return mg_error(-EIO, "writing '%s': %s", o->file, strerror(errno));
+        return write_failed(o, n, errno);
       }
     } else {
       struct pcap_pkthdr ph;
@@ -181,11 +208,17 @@ static int out_rcvdata(mg_hook_t *h, mg_item_t *it) {
       int64_t frac = b->ts % 1000000000;
       if (frac < 0) { frac += 1000000000; ph.ts.tv_sec--; }
       ph.ts.tv_usec = (suseconds_t)(o->prec ? frac : frac / 1000);
-      if ((b->flags & MG_BUF_RAWTS) && o->prec) { /* keep an odd stamp odd */
+      /* keep an odd stamp odd, when its unit is the file's */
+      if ((b->flags & MG_BUF_RAWTS) && !(b->flags & MG_BUF_NSEC) == !o->prec) {
         ph.ts.tv_sec = (time_t)b->raw_sec;
         ph.ts.tv_usec = (suseconds_t)b->raw_frac;
       }
       pcap_dump((u_char *)o->dump, &ph, b->data);
+      if (ferror(o->fp)) { /* a buffer went out and failed */
+        o->errors++;
+        mg_drop(it, MG_DROP_ERROR);
+        return write_failed(o, n, errno);
+      }
     }
   } else {
     mg_drop(it, MG_DROP_POLICY); /* nothing open */
@@ -201,19 +234,20 @@ static int out_open(out_t *o, const mg_value_t *a) {
   if (!a || a->type != MG_MAP)
     return mg_error(-EINVAL, "open takes { file=\"out.pcap\" } or { iface=\"eth0\" }");
   const char *file = NULL, *iface = NULL, *format = NULL, *prec = NULL;
-  int64_t linktype = -1, snaplen = 262144;
+  double linktype = -1, snaplen = 262144;
+  int rc;
   mg_value_t *lt = mg_map_get(a, "linktype");
   if (lt && lt->type == MG_STR) { /* a name: "EN10MB", "RAW" */
     linktype = pcap_datalink_name_to_val(lt->u.s.p);
     if (linktype < 0)
       return mg_error(-EINVAL, "open: unknown link type '%s'", lt->u.s.p);
-  } else if (!mg_map_int(a, "linktype", &linktype))
-    return -EINVAL;
+  } else if ((rc = mg_map_num(a, "linktype", 0, 0xffff, &linktype)))
+    return rc;
   if (linktype == 101) linktype = DLT_RAW; /* the file's number for it */
-  if (linktype > 0xffff) return mg_error(-EINVAL, "open: bad link type %lld", (long long)linktype);
+  /* a file header's 32 bits, 0 included, so that a capture comes back as it was */
+  if ((rc = mg_map_num(a, "snaplen", 0, 0xffffffff, &snaplen))) return rc;
   if (!mg_map_str(a, "file", &file) || !mg_map_str(a, "iface", &iface) ||
-      !mg_map_str(a, "format", &format) || !mg_map_str(a, "precision", &prec) ||
-      !mg_map_int(a, "snaplen", &snaplen))
+      !mg_map_str(a, "format", &format) || !mg_map_str(a, "precision", &prec))
     return -EINVAL;
   if (!file == !iface) return mg_error(-EINVAL, "open takes either a file or an iface");
   int fmt = FMT_PCAP;
@@ -229,24 +263,45 @@ static int out_open(out_t *o, const mg_value_t *a) {
     else if (!strcmp(prec, "micro")) p = 0;
     else return mg_error(-EINVAL, "open: precision is \"micro\" or \"nano\"");
   }
-  if (snaplen <= 0 || snaplen > 0x7fffffff) return mg_error(-EINVAL, "open: bad snaplen");
-  out_close(o);
+  out_close(o, NULL);
   o->warned = false;
+  o->werr[0] = '\0';
   o->format = fmt;
   o->linktype = (int)linktype;
-  o->snaplen = (int)snaplen;
+  o->snaplen = (uint32_t)snaplen;
   o->prec = p;
   if (file) {
-    /* fail now, not at the first packet, if the place is not writable */
-    FILE *t = fopen(file, "ab");
-    if (!t) return mg_error(-errno, "cannot write '%s': %s", file, strerror(errno));
-    fclose(t);
+    /* made now, empty: what was there goes, as with tcpdump -w */
+    bool std = !strcmp(file, "-");
+    int fd = std ? dup(1) : -1;
+    FILE *fp = std ? (fd >= 0 ? fdopen(fd, "wb") : NULL) : fopen(file, "wb");
+    if (!fp) {
+      int e = errno;
+      if (fd >= 0) close(fd);
+      return mg_error(-e, "cannot write '%s': %s", std ? "standard output" : file, strerror(e));
+    }
+    setvbuf(fp, NULL, _IOFBF, 1 << 20);
+    o->fp = fp;
     o->file = mg_strdup(file);
+    /* told enough for the header: write it now, and refuse now what a
+    ** pcap file cannot hold */
+    if (o->linktype >= 0 && (o->prec >= 0 || fmt == FMT_PCAPNG)) {
+      mg_buf_t none = {.linktype = (uint16_t)o->linktype, .flags = o->prec == 1 ? MG_BUF_NSEC : 0};
+      if ((rc = out_start(o, &none))) {
+        fclose(o->fp);
+        o->fp = NULL;
+        if (!std) remove(file); /* not a capture: leave nothing */
+        free(o->file);
+        o->file = NULL;
+        return mg_error(rc, "cannot write '%s': a pcap file cannot hold link type %d", file,
+                        (int)linktype);
+      }
+    }
     return 0;
   }
   o->live = pcap_create(iface, o->err);
   if (!o->live) return mg_error(-ENODEV, "cannot send on '%s': %s", iface, o->err);
-  int rc = pcap_activate(o->live);
+  rc = pcap_activate(o->live);
   if (rc < 0) {
     mg_error(rc == PCAP_ERROR_PERM_DENIED ? -EPERM : -ENODEV,
              "cannot send on '%s': %s (%s)", iface,
@@ -268,18 +323,19 @@ static int out_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
   switch (m->cmd) {
   case OUT_OPEN: return out_open(o, m->args);
   case OUT_FLUSH:
-    if (o->dump) pcap_dump_flush(o->dump);
-    else if (o->fp) fflush(o->fp);
+    if (o->werr[0]) return mg_error(-EIO, "%s", o->werr);
+    if (o->fp && ((o->dump ? pcap_dump_flush(o->dump) : fflush(o->fp)) != 0 || ferror(o->fp)))
+      return write_failed(o, n, errno ? errno : EIO);
     return 0;
   case OUT_CLOSE:
-    out_close(o);
-    return 0;
+    return out_close(o, n);
   case OUT_GETSTATS: {
     mg_value_t *v = mg_map();
     mg_map_set(v, "packets", mg_int((int64_t)o->packets));
     mg_map_set(v, "bytes", mg_int((int64_t)o->bytes));
     mg_map_set(v, "drops", mg_int((int64_t)o->drops));
     mg_map_set(v, "errors", mg_int((int64_t)o->errors));
+    if (o->werr[0]) mg_map_set(v, "error", mg_str(o->werr));
     *reply = v;
     return 0;
   }
@@ -292,7 +348,7 @@ static int out_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
   return 0;
 }
 
-static void out_shutdown(mg_node_t *n) { out_close(mg_node_priv(n)); }
+static void out_shutdown(mg_node_t *n) { out_close(mg_node_priv(n), n); }
 
 static void out_status(mg_node_t *n, mg_sbuf_t *out) {
   out_t *o = mg_node_priv(n);
@@ -304,10 +360,10 @@ static void out_status(mg_node_t *n, mg_sbuf_t *out) {
 static const mg_cmd_t out_cmds[] = {
   {"open", OUT_OPEN, 0,
    "{ file=\"out.pcap\" format=\"pcap\" precision=\"nano\" } | { iface=\"eth0\" }",
-   "write to a capture file, or send on an interface"},
+   "write to a capture file (\"-\": standard output), or send on an interface"},
   {"flush", OUT_FLUSH, 0, "", "write buffered packets out now"},
-  {"close", OUT_CLOSE, 0, "", "finish the file"},
-  {"getstats", OUT_GETSTATS, MG_CMD_READONLY, "", "packets, bytes, drops, errors"},
+  {"close", OUT_CLOSE, 0, "", "finish the file (a failed write is returned)"},
+  {"getstats", OUT_GETSTATS, MG_CMD_READONLY, "", "packets, bytes, drops, errors, error"},
   {NULL, 0, 0, NULL, NULL}};
 
 const mg_type_t mg_type_pcapout = {

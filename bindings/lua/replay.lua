@@ -4,19 +4,29 @@
 local mg = type(...) == "table" and ... or require "moongraph"
 
 local usage = [[
-usage: moongraph replay FILE [-i IFACE | -w OUT] [-f FILTER]
+usage: moongraph replay FILE|- [-i IFACE | -w OUT|-] [-f FILTER]
                         [--topspeed | --multiplier X | --pps N | --mbps M]
                         [--loop N] [--stats SECONDS]
   -i IFACE        send the packets on a live interface
-  -w OUT          write them to a capture file (.pcapng: pcapng)
+  -w OUT          write them to a capture file (.pcapng: pcapng; -: stdout)
   -f FILTER       only packets that match a tcpdump expression
   --topspeed      as fast as possible (default: original timing)
-  --multiplier X  original timing, X times faster
-  --pps N         N packets a second
-  --mbps M        M megabits a second
-  --loop N        the file N times (0: until interrupted)
-  --stats S       a progress line every S seconds (default 1 when not
-                  on a terminal; a progress bar on one)]]
+  --multiplier X  original timing, X times faster (0.001 to 1e6)
+  --pps N         N packets a second (0.001 to 1e9)
+  --mbps M        M megabits a second (0.001 to 1e6)
+  --loop N        the file N times (0: until interrupted; 1 for a stream)
+  --stats S       a progress line every S seconds, 0.01 to 1e6 (default 1
+                  when not on a terminal; a progress bar on one)
+FILE - reads standard input.  Exit status: 0 done, 1 bad input or output
+(a capture cut short or corrupt, a write that failed), 2 bad options,
+130 interrupted.]]
+
+-- 1e9 rather than 1e+09, as the engine says its ranges
+local function fmt(x)
+  if x ~= x then return "nan" end
+  return (string.format("%g", x):gsub("e([+-])0*(%d)", function(sign, d)
+    return "e" .. (sign == "-" and "-" or "") .. d end))
+end
 
 local function parse(args)
   local o = { loop = 1 }
@@ -26,10 +36,14 @@ local function parse(args)
     if args[i] == nil then error({ usage = name .. " needs a value" }) end
     return args[i]
   end
-  local function number(name, min)
-    local v = tonumber(value(name))
-    if not v or v < (min or 0) then error({ usage = name .. " needs a number" ..
-      (min and min > 0 and " above 0" or "") }) end
+  -- every number has a range, so that none reaches the engine absurd
+  local function number(name, min, max)
+    local s = value(name)
+    local v = tonumber(s)
+    if not v or not (v >= min and v <= max) then
+      error({ usage = string.format("%s: must be a number from %s to %s, got %s", name,
+        fmt(min), fmt(max), v and fmt(v) or "'" .. s .. "'") })
+    end
     return v
   end
   while i <= #args do
@@ -38,13 +52,13 @@ local function parse(args)
     elseif a == "-w" then o.out = value(a)
     elseif a == "-f" then o.filter = value(a)
     elseif a == "--topspeed" then o.speed = "top"
-    elseif a == "--multiplier" then o.multiplier = number(a, 1e-9)
-    elseif a == "--pps" then o.pps = number(a, 1e-9)
-    elseif a == "--mbps" then o.mbps = number(a, 1e-9)
-    elseif a == "--loop" then o.loop = math.tointeger(number(a)) or error({ usage = "--loop needs a whole number" })
-    elseif a == "--stats" then o.stats = number(a, 1e-9)
+    elseif a == "--multiplier" then o.multiplier = number(a, 0.001, 1e6)
+    elseif a == "--pps" then o.pps = number(a, 0.001, 1e9)
+    elseif a == "--mbps" then o.mbps = number(a, 0.001, 1e6)
+    elseif a == "--loop" then o.loop = math.tointeger(number(a, 0, 1e9)) or error({ usage = "--loop needs a whole number" })
+    elseif a == "--stats" then o.stats = number(a, 0.01, 1e6)
     elseif a == "-h" or a == "--help" then o.help = true
-    elseif a:sub(1, 1) == "-" then error({ usage = "unknown option '" .. a .. "'" })
+    elseif a:sub(1, 1) == "-" and a ~= "-" then error({ usage = "unknown option '" .. a .. "'" })
     elseif not o.file then o.file = a
     else error({ usage = "one capture file at a time ('" .. a .. "' too?)" }) end
     i = i + 1
@@ -79,6 +93,12 @@ return function(args)
   if o.help then print(usage); return 0 end
 
   local g <close> = mg.engine()
+  -- the nodes' log lines, without their ids: this program is one thing
+  g:on_log(function(_, line)
+    io.stderr:write("moongraph replay: ", (line:gsub("^%w+ %[%x+%]: ", "")), "\n")
+  end)
+  -- with -w -, stdout is the capture: the words go to stderr
+  local out = o.out == "-" and io.stderr or io.stdout
   local function check(r, err)
     if r == nil then error({ msg = err }, 0) end
     return r
@@ -90,21 +110,25 @@ return function(args)
     check(g:mkpeer("sink:", "pcap", "in", "out"))
     check(g:name("sink:in", "src"))
     check(g:rmhook(".", "x")) -- the sink keeps a hook: it stays
-    if o.out or o.iface then
-      check(g:msg("sink:", "open", o.out and { file = o.out } or { iface = o.iface }))
-    end
     local info = check(g:msg("src:", "open", {
       file = o.file, filter = o.filter, loop = o.loop,
       speed = (o.speed == "top") and "top" or (not (o.multiplier or o.pps or o.mbps) and "original" or nil),
       multiplier = o.multiplier, pps = o.pps, mbps = o.mbps }))
     o.info = info
+    -- the file written says what the one read said, even with no packet
+    if o.out then
+      check(g:msg("sink:", "open", { file = o.out, linktype = info.linktype,
+        snaplen = info.snaplen, precision = info.precision }))
+    elseif o.iface then
+      check(g:msg("sink:", "open", { iface = o.iface }))
+    end
   end)
   if not ok2 then
     io.stderr:write("moongraph replay: ", type(err) == "table" and err.msg or tostring(err), "\n")
     return 1
   end
 
-  local tty = mg.isatty(1)
+  local tty = mg.isatty(out == io.stdout and 1 or 2)
   local every = o.stats or (tty and 0.1 or 1)
   local t0 = clock()
   local interrupted = false
@@ -126,13 +150,13 @@ return function(args)
       local line = string.format("\r[%s%s] %3d%%  %s packets  %s pps  ETA %ds ",
         string.rep("#", fill), string.rep(".", width - fill), math.floor(frac * 100 + 0.5),
         human(s.packets), human(rate), math.floor(eta + 0.5))
-      io.stdout:write(line)
-      io.stdout:flush()
+      out:write(line)
+      out:flush()
       last_line = line
     elseif not final then
-      io.stdout:write(string.format("%.1fs: %d packets, %d bytes, %.0f pps\n", secs,
+      out:write(string.format("%.1fs: %d packets, %d bytes, %.0f pps\n", secs,
         s.packets, s.bytes, rate))
-      io.stdout:flush()
+      out:flush()
     end
     return s, secs
   end
@@ -151,18 +175,21 @@ return function(args)
   g:run { ["until"] = "stopped" }
   if tty and not interrupted then report(false) end -- the bar at its end
   g:msg("src:", "stop")
-  if o.out then g:msg("sink:", "flush") end
+  -- the file whole, or why not (the sink logged it when it happened)
+  local wrote = not o.out or g:msg("sink:", "close") ~= nil
   local s = report(true)
   local secs = (s.elapsed and s.elapsed > 0) and s.elapsed or math.max(clock() - t0, 1e-9)
-  if tty and last_line ~= "" then io.stdout:write("\n") end
+  if tty and last_line ~= "" then out:write("\n") end
   local sink = (o.out or o.iface) and g:msg("sink:", "getstats") or {}
   local drops = (s.drops or 0) + (s.ifdrops or 0) + (sink.drops or 0)
   local st = g:stats("src:")
   drops = drops + (st.drops and (st.drops.nopeer + st.drops.qfull) or 0)
-  io.stdout:write(string.format(
+  out:write(string.format(
     "%s%d packets, %d bytes in %.3f s: %.0f pps, %.2f Mbps, %d dropped\n",
     interrupted and "interrupted: " or "", s.packets, s.bytes, secs,
     s.packets / secs, s.bytes * 8 / secs / 1e6, drops))
   g:close()
+  -- a read that stopped early was logged as it happened
+  if s.error or not wrote then return 1 end
   return interrupted and 130 or 0
 end

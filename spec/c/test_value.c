@@ -92,8 +92,33 @@ static void t_errors(void) {
   bad(deep, "less nesting");
 }
 
+/* Every number a user names: within its range, or refused by name. */
+static void t_ranges(void) {
+  CHECK_OK(mg_check_num(0, "pps", 0, 1e9));
+  CHECK_OK(mg_check_num(1e9, "pps", 0, 1e9));
+  CHECK_ERR(mg_check_num(NAN, "pps", 0, 1e9), -EINVAL, "pps: must be a number from 0 to 1e9, got nan");
+  CHECK_ERR(mg_check_num(-NAN, "pps", 0, 1e9), -EINVAL, "got nan");
+  CHECK_ERR(mg_check_num(INFINITY, "x", 0.001, 1e6), -EINVAL, "x: must be a number from 0.001 to 1e6, got inf");
+  CHECK_ERR(mg_check_num(-1, "x", 0, 1), -EINVAL, "got -1");
+  CHECK_ERR(mg_check_num(1e-9, "period", 0.001, 1e9), -EINVAL, "got 1e-9");
+  mg_value_t *m;
+  CHECK_OK(mg_value_parse("{ a=5 b=2.5 c=\"x\" d=1e300 }", &m));
+  double x = -1;
+  CHECK_OK(mg_map_num(m, "none", 0, 10, &x));
+  CHECK(x == -1);
+  CHECK_OK(mg_map_num(m, "a", 0, 10, &x));
+  CHECK(x == 5);
+  CHECK_OK(mg_map_num(m, "b", 0, 10, &x));
+  CHECK(x == 2.5);
+  CHECK_ERR(mg_map_num(m, "c", 0, 10, &x), -EINVAL, "c: must be a number from 0 to 10, not a string");
+  CHECK_ERR(mg_map_num(m, "d", 0, 10, &x), -EINVAL, "got 1e300");
+  CHECK(x == 2.5);
+  mg_value_free(m);
+}
+
 int main(void) {
   RUN(t_scalars);
+  RUN(t_ranges);
   RUN(t_trees);
   RUN(t_errors);
   CHECK_DONE();
