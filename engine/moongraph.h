@@ -153,7 +153,7 @@ enum {
   MG_BUF_POOLED = 2,
   MG_BUF_NSEC = 4,   /* the timestamp came with nanosecond precision */
   MG_BUF_SWAPPED = 8, /* read from a file of the other byte order */
-  MG_BUF_RAWTS = 16   /* the file's fraction was out of range: see raw_ts */
+  MG_BUF_RAWTS = 16   /* the file's fraction was out of range: mg_buf_rawts */
 };
 
 struct mg_buf {
@@ -166,9 +166,7 @@ struct mg_buf {
   _Atomic uint32_t refs;
   uint8_t *head; /* start of storage; data - head is the headroom */
   uint32_t cap;  /* bytes of storage from head */
-  /* seconds and fraction exactly as a capture file had them, when they
-  ** were not a valid time (so that writing the file back keeps them) */
-  uint32_t raw_sec, raw_frac;
+  uint64_t rawts; /* the engine's: see mg_buf_rawts */
   mg_tag_t tags[MG_BUF_MAXTAGS];
 };
 
@@ -183,6 +181,11 @@ void mg_buf_unref(mg_buf_t *b);
 mg_buf_t *mg_buf_copy(const mg_buf_t *b);
 uint8_t *mg_buf_prepend(mg_buf_t *b, uint32_t n); /* NULL: no headroom */
 uint8_t *mg_buf_strip(mg_buf_t *b, uint32_t n);   /* NULL: too short */
+/* A capture's timestamp exactly as its file had it, kept when it was not a
+** valid time (a fraction out of range) so that writing the file back
+** keeps it: set by a reader, read by a writer (false: none kept). */
+void mg_buf_rawts_set(mg_buf_t *b, uint32_t sec, uint32_t frac);
+bool mg_buf_rawts(const mg_buf_t *b, uint32_t *sec, uint32_t *frac);
 int mg_buf_tag_set(mg_buf_t *b, uint32_t cookie, uint32_t id, uint64_t v);
 bool mg_buf_tag_get(const mg_buf_t *b, uint32_t cookie, uint32_t id,
                     uint64_t *v);

@@ -211,6 +211,18 @@ void mg_buf_unref(mg_buf_t *b) {
     mg__buf_put(b);
 }
 
+void mg_buf_rawts_set(mg_buf_t *b, uint32_t sec, uint32_t frac) {
+  b->flags |= MG_BUF_RAWTS;
+  b->rawts = (uint64_t)sec << 32 | frac;
+}
+
+bool mg_buf_rawts(const mg_buf_t *b, uint32_t *sec, uint32_t *frac) {
+  if (!(b->flags & MG_BUF_RAWTS)) return false;
+  *sec = (uint32_t)(b->rawts >> 32);
+  *frac = (uint32_t)b->rawts;
+  return true;
+}
+
 mg_buf_t *mg_buf_copy(const mg_buf_t *b) {
   mg_buf_t *c = buf_get(b->len);
   memcpy(c->data, b->data, b->len);
@@ -220,8 +232,7 @@ mg_buf_t *mg_buf_copy(const mg_buf_t *b) {
   c->port = b->port;
   c->ntags = b->ntags;
   c->flags |= b->flags & (MG_BUF_NSEC | MG_BUF_SWAPPED | MG_BUF_RAWTS);
-  c->raw_sec = b->raw_sec;
-  c->raw_frac = b->raw_frac;
+  c->rawts = b->rawts;
   memcpy(c->tags, b->tags, sizeof c->tags);
   return c;
 }

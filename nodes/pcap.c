@@ -312,9 +312,7 @@ static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) 
   b->linktype = (uint16_t)s->linktype;
   b->flags |= s->bflags;
   if (h->ts.tv_usec < 0 || h->ts.tv_usec >= 1000000000 / s->scale) { /* as the file said */
-    b->flags |= MG_BUF_RAWTS;
-    b->raw_sec = (uint32_t)h->ts.tv_sec;
-    b->raw_frac = (uint32_t)h->ts.tv_usec;
+    mg_buf_rawts_set(b, (uint32_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec);
   }
   mg_forward(s->out, mg_data_new(n, b));
 }

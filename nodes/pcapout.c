@@ -209,9 +209,10 @@ static int out_rcvdata(mg_hook_t *h, mg_item_t *it) {
       if (frac < 0) { frac += 1000000000; ph.ts.tv_sec--; }
       ph.ts.tv_usec = (suseconds_t)(o->prec ? frac : frac / 1000);
       /* keep an odd stamp odd, when its unit is the file's */
-      if ((b->flags & MG_BUF_RAWTS) && !(b->flags & MG_BUF_NSEC) == !o->prec) {
-        ph.ts.tv_sec = (time_t)b->raw_sec;
-        ph.ts.tv_usec = (suseconds_t)b->raw_frac;
+      uint32_t rs, rf;
+      if (!(b->flags & MG_BUF_NSEC) == !o->prec && mg_buf_rawts(b, &rs, &rf)) {
+        ph.ts.tv_sec = (time_t)rs;
+        ph.ts.tv_usec = (suseconds_t)rf;
       }
       pcap_dump((u_char *)o->dump, &ph, b->data);
       if (ferror(o->fp)) { /* a buffer went out and failed */
