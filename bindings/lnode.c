@@ -242,7 +242,7 @@ static int verdict(lua_State *T, int top, const char *what) {
   return rc;
 }
 
-static int lt_constructor(mg_node_t *n) {
+static int do_constructor(mg_node_t *n) {
   ltype_t *lt = type_of(n);
   lmg_engine_t *g = lt->g;
   lua_State *T = g->T;
@@ -275,8 +275,8 @@ static int lt_constructor(mg_node_t *n) {
   return rc;
 }
 
-static int hook_method(mg_node_t *n, const char *name, const char *hook,
-                       const char *what) {
+static int hook_method_(mg_node_t *n, const char *name, const char *hook,
+                        const char *what) {
   ltype_t *lt = type_of(n);
   lua_State *T = lt->g->T;
   int top = lua_gettop(T);
@@ -290,6 +290,23 @@ static int hook_method(mg_node_t *n, const char *name, const char *hook,
                     hook, name);
   }
   return verdict(T, top, what);
+}
+
+/* The engine calls the type's functions between a handler's Lua frames
+** when the handler sends or asks: their C parts run with the memory
+** ceiling held off (lguard.c), the Lua parts within it. */
+#define HELD(T, call) \
+  do { \
+    bool held_ = lmg_guard_hold(T); \
+    call; \
+    lmg_guard_release(T, held_); \
+  } while (0)
+
+static int hook_method(mg_node_t *n, const char *name, const char *hook,
+                       const char *what) {
+  int rc;
+  HELD(type_of(n)->g->T, rc = hook_method_(n, name, hook, what));
+  return rc;
 }
 
 static int lt_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
@@ -307,7 +324,7 @@ static void lt_disconnect(mg_hook_t *h) {
   hook_method(mg_hook_node(h), "disconnect", mg_hook_name(h), "disconnect of hook");
 }
 
-static int lt_rcvdata(mg_hook_t *hk, mg_item_t *it) {
+static int do_rcvdata(mg_hook_t *hk, mg_item_t *it) {
   mg_node_t *n = mg_hook_node(hk);
   ltype_t *lt = type_of(n);
   lmg_engine_t *g = lt->g;
@@ -353,9 +370,7 @@ static int to_value_protected(lua_State *L) {
   return 1;
 }
 
-static int lt_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
-                     mg_value_t **reply) {
-  (void)last;
+static int do_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_value_t **reply) {
   ltype_t *lt = type_of(n);
   lmg_engine_t *g = lt->g;
   lua_State *T = g->T;
@@ -386,7 +401,7 @@ static int lt_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
   lmg_push_value(T, m->args);
   lua_pushinteger(T, m->from);
   int base = top + 1, rc = 0;
-  const char *err = lmg_pcall(T, 3, 2);
+  const char *err = lmg_pcall(g, 3, 2);
   if (err) {
     lmg_log_error(g, h, m->cmdstr, err);
     /* the asker gets the message without the traceback */
@@ -407,7 +422,7 @@ static int lt_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
   return rc;
 }
 
-static void lt_shutdown(mg_node_t *n) {
+static void do_shutdown(mg_node_t *n) {
   ltype_t *lt = type_of(n);
   lmg_engine_t *g = lt->g;
   lua_State *T = g->T;
@@ -427,7 +442,7 @@ static void lt_shutdown(mg_node_t *n) {
   h->n = NULL;
 }
 
-static void lt_status(mg_node_t *n, mg_sbuf_t *out) {
+static void do_status(mg_node_t *n, mg_sbuf_t *out) {
   ltype_t *lt = type_of(n);
   lua_State *T = lt->g->T;
   int top = lua_gettop(T);
@@ -441,6 +456,32 @@ static void lt_status(mg_node_t *n, mg_sbuf_t *out) {
   } else
     mg_sbuf_printf(out, "a %s node (written in Lua)", lt->name);
   lua_settop(T, top);
+}
+
+static int lt_constructor(mg_node_t *n) {
+  int rc;
+  HELD(type_of(n)->g->T, rc = do_constructor(n));
+  return rc;
+}
+
+static int lt_rcvdata(mg_hook_t *hk, mg_item_t *it) {
+  int rc;
+  HELD(type_of(mg_hook_node(hk))->g->T, rc = do_rcvdata(hk, it));
+  return rc;
+}
+
+static int lt_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
+                     mg_value_t **reply) {
+  (void)last;
+  int rc;
+  HELD(type_of(n)->g->T, rc = do_rcvmsg(n, m, reply));
+  return rc;
+}
+
+static void lt_shutdown(mg_node_t *n) { HELD(type_of(n)->g->T, do_shutdown(n)); }
+
+static void lt_status(mg_node_t *n, mg_sbuf_t *out) {
+  HELD(type_of(n)->g->T, do_status(n, out));
 }
 
 /* engine:define(name, { doc=, constructor=, newhook=, connect=, rcvdata=,
