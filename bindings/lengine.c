@@ -252,7 +252,10 @@ static int l_engine(lua_State *L) {
       luaL_error(L, "engine: option 'clock' is \"wall\" or \"virtual\", not \"%s\"", c);
     lua_pop(L, 1);
     lua_getfield(L, 1, "name");
-    name = lua_tostring(L, -1);
+    size_t len;
+    name = lua_tolstring(L, -1, &len);
+    if (name && strlen(name) != len)
+      luaL_error(L, "engine: option 'name' may not contain a NUL byte");
     lua_pop(L, 1);
     steps = opt_i64(L, 1, "lua_steps", steps, 1000, (int64_t)1 << 50);
     memory = opt_i64(L, 1, "lua_memory", memory, (int64_t)1 << 20, (int64_t)1 << 50);
@@ -401,10 +404,10 @@ static mg_value_t *fields(const char *k1, const char *v1, const char *k2,
 static int l_mkpeer(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   int a = lua_gettop(L) >= 5 ? 2 : 1;
-  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
-  const char *type = luaL_checkstring(L, a + 1);
-  const char *hook = luaL_checkstring(L, a + 2);
-  const char *peer = luaL_checkstring(L, a + 3);
+  const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
+  const char *type = lmg_checkname(L, a + 1);
+  const char *hook = lmg_checkname(L, a + 2);
+  const char *peer = lmg_checkname(L, a + 3);
   return call(L, g, path, "mkpeer",
               fields("type", type, "ourhook", hook, "peerhook", peer));
 }
@@ -413,17 +416,17 @@ static int l_mkpeer(lua_State *L) {
 static int l_connect(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   int a = lua_gettop(L) >= 5 ? 2 : 1;
-  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
-  const char *rel = luaL_checkstring(L, a + 1);
-  const char *hook = luaL_checkstring(L, a + 2);
-  const char *peer = luaL_checkstring(L, a + 3);
+  const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
+  const char *rel = lmg_checkname(L, a + 1);
+  const char *hook = lmg_checkname(L, a + 2);
+  const char *peer = lmg_checkname(L, a + 3);
   return call(L, g, path, "connect",
               fields("path", rel, "ourhook", hook, "peerhook", peer));
 }
 
 static int l_name(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *path = luaL_checkstring(L, 2), *name = luaL_checkstring(L, 3);
+  const char *path = lmg_checkname(L, 2), *name = lmg_checkname(L, 3);
   return call(L, g, path, "name", fields("name", name, 0, 0, 0, 0));
 }
 
@@ -431,14 +434,14 @@ static int l_name(lua_State *L) {
 static int l_rmhook(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   int a = lua_gettop(L) >= 3 ? 2 : 1;
-  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
-  const char *hook = luaL_checkstring(L, a + 1);
+  const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
+  const char *hook = lmg_checkname(L, a + 1);
   return call(L, g, path, "rmhook", fields("hook", hook, 0, 0, 0, 0));
 }
 
 static int l_shutdown(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, luaL_checkstring(L, 2), "shutdown", NULL);
+  return call(L, g, lmg_checkname(L, 2), "shutdown", NULL);
 }
 
 /* Arguments: a table, a value, or a string in the text form. */
@@ -461,7 +464,7 @@ static mg_value_t *msg_args(lua_State *L, int idx, const char *fn) {
 ** node gave its fields (a Lua table would lose it); true with no reply */
 static int l_msg_text(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
   mg_value_t *reply = NULL;
   int rc = mg_ctl_call(g->ctl, path, cmd, msg_args(L, 4, "msg_text"), &reply);
   if (rc) return lmg_fail(L, rc);
@@ -478,7 +481,7 @@ static int l_msg_text(lua_State *L) {
 
 static int l_msg(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
   return call(L, g, path, cmd, msg_args(L, 4, "msg"));
 }
 
@@ -525,7 +528,7 @@ static void msg_done(mg_rec_t *r, void *arg) {
 
 static int l_send_msg(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
   luaL_checktype(L, 5, LUA_TFUNCTION);
   mg_value_t *args = msg_args(L, 4, "send_msg");
   pending_t *p = mg_calloc(1, sizeof *p);
@@ -547,7 +550,7 @@ static int l_send_msg(lua_State *L) {
 
 static int l_show(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, luaL_optstring(L, 2, "."), "listhooks", NULL);
+  return call(L, g, lmg_optname(L, 2, "."), "listhooks", NULL);
 }
 
 static int l_list(lua_State *L) {
@@ -609,18 +612,18 @@ static int l_generic(lua_State *L) {
 
 static int l_status(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, luaL_checkstring(L, 2), "status", NULL);
+  return call(L, g, lmg_checkname(L, 2), "status", NULL);
 }
 
 static int l_stats(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, luaL_optstring(L, 2, "."), "stats", NULL);
+  return call(L, g, lmg_optname(L, 2, "."), "stats", NULL);
 }
 
 static int l_node(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   mg_node_t *n;
-  int rc = mg_resolve(g->ctl, luaL_checkstring(L, 2), &n, NULL);
+  int rc = mg_resolve(g->ctl, lmg_checkname(L, 2), &n, NULL);
   if (rc) return lmg_fail(L, rc);
   /* a Lua-type node has one handle, which carries its fields */
   lmg_push_uv(L, g);
@@ -651,7 +654,7 @@ mg_buf_t *lmg_check_packet(lua_State *L, int arg) {
 /* send(hook, data [, { ts=seconds, linktype=n }]) out of "." */
 static int l_send(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *hook = luaL_checkstring(L, 2);
+  const char *hook = lmg_checkname(L, 2);
   luaL_checklstring(L, 3, NULL); /* argument order for errors */
   int64_t ts = mg_now(g->e);
   lua_Integer lt = 1;

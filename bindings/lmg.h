@@ -46,6 +46,10 @@ typedef struct lmg_item {
 } lmg_item_t;
 
 /* lvalue.c */
+/* The string at arg as a C name, path, hook, type or command: one with a
+** NUL byte in it would be read cut short, so it is refused. */
+const char *lmg_checkname(lua_State *L, int arg);
+const char *lmg_optname(lua_State *L, int arg, const char *def);
 void lmg_push_value(lua_State *L, const mg_value_t *v);
 /* [-0, +0, e] the value at idx, or an error naming what: argument */
 mg_value_t *lmg_to_value(lua_State *L, int idx, const char *what);

@@ -132,7 +132,7 @@ static int l_node_path(lua_State *L) {
 /* node:send(hook, data): a new data item out of one of its hooks */
 static int l_node_send(lua_State *L) {
   lmg_node_t *h = check_node(L, 1);
-  const char *hook = luaL_checkstring(L, 2);
+  const char *hook = lmg_checkname(L, 2);
   mg_buf_t *b = lmg_check_packet(L, 3);
   b->ts = mg_now(h->eng->e);
   int rc = mg_node_send(h->n, hook, b);
@@ -346,15 +346,19 @@ static int do_rcvdata(mg_hook_t *hk, mg_item_t *it) {
     li->it = NULL;
     rc = -EINVAL;
   } else if (lua_type(T, -1) == LUA_TSTRING && li->it) {
-    /* returning a hook name forwards there */
-    mg_hook_t *out = mg_node_hook(n, lua_tostring(T, -1));
+    /* returning a hook name forwards there (a name cut at a NUL byte
+    ** would be another hook's) */
+    size_t len;
+    const char *name = lua_tolstring(T, -1, &len);
+    mg_hook_t *out = strlen(name) == len ? mg_node_hook(n, name) : NULL;
     mg_item_t *x = li->it;
     li->it = NULL;
     if (out) rc = mg_forward(out, x);
     else {
+      char q[MG_QUOTESIZ];
       mg_drop(x, MG_DROP_NOPEER);
-      rc = mg_error(-ENOENT, "rcvdata returned '%s', not a hook of the node",
-                    lua_tostring(T, -1));
+      rc = mg_error(-ENOENT, "rcvdata returned %s, not a hook of the node",
+                    mg_quote(q, name));
     }
   }
   lmg_item_done(li, true);
@@ -489,8 +493,10 @@ static void lt_status(mg_node_t *n, mg_sbuf_t *out) {
 **   reply=, disconnect=, shutdown=, status= }) */
 int lmg_define(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = lmg_checkname(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
+  char q[MG_QUOTESIZ], kq[MG_QUOTESIZ];
+  mg_quote(q, name);
   static const char *const known[] = {
     "doc", "constructor", "newhook", "connect", "rcvdata", "rcvmsg", "reply",
     "disconnect", "shutdown", "status", NULL};
@@ -501,12 +507,12 @@ int lmg_define(lua_State *L) {
     for (int i = 0; known[i]; i++)
       if (!strcmp(k, known[i])) ok = true;
     if (!ok)
-      return luaL_error(L, "define: unknown field '%s' in type '%s' (known: "
+      return luaL_error(L, "define: unknown field %s in type %s (known: "
                            "doc constructor newhook connect rcvdata rcvmsg "
-                           "reply disconnect shutdown status)", k, name);
+                           "reply disconnect shutdown status)", mg_quote(kq, k), q);
     if (strcmp(k, "doc") && strcmp(k, "rcvmsg") && !lua_isfunction(L, -1))
-      return luaL_error(L, "define: field '%s' of type '%s' must be a function",
-                        k, name);
+      return luaL_error(L, "define: field '%s' of type %s must be a function",
+                        k, q);
     lua_pop(L, 1);
   }
   /* commands, with their help, from rcvmsg */
@@ -520,6 +526,12 @@ int lmg_define(lua_State *L) {
           !(lua_isfunction(L, -1) || lua_istable(L, -1)))
         return luaL_error(L, "define: rcvmsg maps command names to functions "
                              "or { fn=, help= } tables");
+      size_t klen;
+      const char *cmd = lua_tolstring(L, -2, &klen);
+      if (klen == 0 || klen >= MG_CMDSIZ || strlen(cmd) != klen)
+        return luaL_error(L, "define: rcvmsg command %s of type %s is not 1 "
+                             "to %d characters without a NUL byte",
+                          mg_quote(kq, cmd), q, MG_CMDSIZ - 1);
       ncmds++;
       lua_pop(L, 1);
     }

@@ -38,7 +38,8 @@ static int ctl_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
     if (c->on_msg) c->on_msg(c->msg_arg, m->from, m);
     return 0;
   }
-  return mg_error(-ENOSYS, "a control node takes no command '%s'", m->cmdstr);
+  char q[MG_QUOTESIZ];
+  return mg_error(-ENOSYS, "a control node takes no command %s", mg_quote(q, m->cmdstr));
 }
 
 const mg_type_t mg__ctl_type = {
@@ -99,13 +100,13 @@ int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
     c = &any;
   }
   if (!c) {
-    char d[96];
+    char d[96], q[MG_QUOTESIZ];
     mg__node_describe(to, d, sizeof d);
     mg_node_unref(to);
     if (last) mg__hook_unref(last);
     mg_value_free(args);
-    return mg_error(-ENOSYS, "node %s has no command '%s' (try: help %s)", d,
-                    cmd ? cmd : "", to->te->type->name);
+    return mg_error(-ENOSYS, "node %s has no command %s (try: help %s)", d,
+                    mg_quote(q, cmd), to->te->type->name);
   }
   mg_msg_t *m = mg_msg_new(cookie, c->cmd, c->name, args);
   m->flags = MG_MSG_WANTREPLY |
@@ -147,9 +148,9 @@ static int send_data_fn(mg_node_t *n, mg_hook_t *u, void *arg, intptr_t hook) {
   mg_hook_t *h = mg_node_hook(n, (const char *)hook);
   if (!h) {
     mg_buf_unref(arg);
-    char d[96];
+    char d[96], q[MG_QUOTESIZ];
     mg__node_describe(n, d, sizeof d);
-    return mg_error(-ENOENT, "node %s has no hook '%s'", d, (const char *)hook);
+    return mg_error(-ENOENT, "node %s has no hook %s", d, mg_quote(q, (const char *)hook));
   }
   return mg_forward(h, mg_data_new(n, arg));
 }
