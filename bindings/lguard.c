@@ -98,6 +98,7 @@ void lmg_guard_release(lua_State *T, bool was) {
 ** =======================================================
 */
 static atomic_int busy;    /* outermost handler calls under way */
+static lua_State *_Atomic busy_T; /* the thread of the latest of them */
 static atomic_int pending; /* a signal for them; | DIE: then the default */
 #define DIE 0x10000
 static const int sigs[] = {SIGINT, SIGTERM};
@@ -105,6 +106,15 @@ static struct sigaction prev[2]; /* what ours stands in front of */
 
 static bool is_default(const struct sigaction *sa) {
   return !(sa->sa_flags & SA_SIGINFO) && sa->sa_handler == SIG_DFL;
+}
+
+static void guard_hook(lua_State *L, lua_Debug *ar);
+
+/* With no budget the call runs with no hook: set one now (lua_sethook
+** may be called from a signal handler: lua.c does it). */
+static void hook_now(void) {
+  lua_State *T = atomic_load(&busy_T);
+  if (T) lua_sethook(T, guard_hook, LUA_MASKCOUNT, 1);
 }
 
 static void on_signal(int sig, siginfo_t *si, void *ctx) {
@@ -118,6 +128,7 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
       sigaction(sig, p, NULL);
       raise(sig); /* delivered when this returns */
     }
+    hook_now();
   } else if (dfl) {
     sigaction(sig, p, NULL);
     raise(sig);
@@ -144,7 +155,10 @@ void lmg_signals_catch(void) {
 }
 
 void lmg_interrupt(int sig) {
-  if (atomic_load(&busy) > 0) atomic_store(&pending, sig);
+  if (atomic_load(&busy) > 0) {
+    atomic_store(&pending, sig);
+    hook_now();
+  }
 }
 /* }====================================================== */
 
@@ -183,8 +197,13 @@ int lmg_guard_call(lmg_engine_t *g, int nargs, int nres, int msgh) {
     gd->stop = GO;
     gd->hit = false;
     atomic_fetch_add(&busy, 1);
-    int step = g->lua_steps && g->lua_steps < STEP ? (int)g->lua_steps : STEP;
-    lua_sethook(T, guard_hook, LUA_MASKCOUNT, step);
+    atomic_store(&busy_T, T);
+    /* Any hook makes Lua 5.4 trace every instruction (about twice as
+    ** slow in a tight loop): with no budget there is none until a signal
+    ** sets one. */
+    if (g->lua_steps)
+      lua_sethook(T, guard_hook, LUA_MASKCOUNT,
+                  g->lua_steps < STEP ? (int)g->lua_steps : STEP);
   }
   gd->armed = true;
   int rc = lua_pcall(T, nargs, nres, msgh);
@@ -195,8 +214,9 @@ int lmg_guard_call(lmg_engine_t *g, int nargs, int nres, int msgh) {
                     (lua_Integer)gd->limit);
   }
   if (--gd->depth == 0) {
-    lua_sethook(T, NULL, 0, 0);
+    atomic_store(&busy_T, NULL); /* before the hook goes: none comes back */
     atomic_fetch_sub(&busy, 1);
+    lua_sethook(T, NULL, 0, 0);
     int sig = atomic_exchange(&pending, 0);
     if (sig & DIE) { /* nobody else takes it: what it would have done */
       sig &= ~DIE;

@@ -119,8 +119,9 @@ describe("a handler that never returns", function()
   ]]
 
   it("still hears SIGTERM and SIGINT, and the program says so", function()
-    for _, sig in ipairs { "TERM", "INT" } do
-      local out, code = signalled(SPIN .. [[
+    -- with no budget (no hook until the signal) and a budget too big to end it
+    for _, steps in ipairs { "0", "1 << 40" } do for _, sig in ipairs { "TERM", "INT" } do
+      local out, code = signalled(SPIN:gsub("lua_steps = 0", "lua_steps = " .. steps) .. [[
         io.stderr:write("spinning\n")
         g:send("x", "p")
         print("not reached")
@@ -129,7 +130,7 @@ describe("a handler that never returns", function()
       assert.matches("SIG" .. sig .. ": a Lua handler was interrupted", out)
       assert.not_matches("not reached", out)
       assert.equal(sig == "TERM" and 143 or 130, code)
-    end
+    end end
   end)
 
   it("lets the script's own signal handler have the signal", function()
