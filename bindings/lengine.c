@@ -56,6 +56,7 @@ static void log_cb(void *arg, int level, const char *line) {
   lmg_engine_t *g = arg;
   lua_State *T = g->T;
   if (T && !g->closed) {
+    bool held = lmg_guard_hold(T);
     lmg_push_uv(T, g);
     lua_rawgeti(T, -1, UV_ON_LOG);
     lua_remove(T, -2);
@@ -65,14 +66,16 @@ static void log_cb(void *arg, int level, const char *line) {
       lua_pushstring(T, line);
       lua_pushcfunction(T, lmg_msgh);
       lua_insert(T, -4);
-      if (lua_pcall(T, 2, 0, -4) == LUA_OK) {
+      if (lmg_guard_call(g, 2, 0, -4) == LUA_OK) {
         lua_pop(T, 1);
+        lmg_guard_release(T, held);
         return;
       }
       fprintf(stderr, "moongraph: log handler failed: %s\n", lua_tostring(T, -1));
       lua_pop(T, 2);
     } else
       lua_pop(T, 1);
+    lmg_guard_release(T, held);
   }
   static const char *lv[] = {"error", "warning", "info", "debug"};
   fprintf(stderr, "moongraph: %s: %s\n", lv[level & 3], line);
@@ -105,11 +108,12 @@ void lmg_log_error(lmg_engine_t *g, lmg_node_t *who, const char *what,
   mg_log(g->e, MG_LOG_ERR, "%s%s: %s", d, what, msg);
 }
 
-const char *lmg_pcall(lua_State *T, int nargs, int nres) {
+const char *lmg_pcall(lmg_engine_t *g, int nargs, int nres) {
+  lua_State *T = g->T;
   int base = lua_gettop(T) - nargs;
   lua_pushcfunction(T, lmg_msgh);
   lua_insert(T, base);
-  int rc = lua_pcall(T, nargs, nres, base);
+  int rc = lmg_guard_call(g, nargs, nres, base);
   lua_remove(T, base);
   return rc == LUA_OK ? NULL : lua_tostring(T, -1);
 }
@@ -129,7 +133,7 @@ bool lmg_call(lmg_engine_t *g, lmg_node_t *who, int nargs, int nres,
   int base = lua_gettop(T) - nargs;
   lua_pushcfunction(T, lmg_msgh);
   lua_insert(T, base);
-  int rc = lua_pcall(T, nargs, nres, base);
+  int rc = lmg_guard_call(g, nargs, nres, base);
   lua_remove(T, base);
   if (rc != LUA_OK) {
     lmg_log_error(g, who, what, lua_tostring(T, -1));
@@ -140,8 +144,7 @@ bool lmg_call(lmg_engine_t *g, lmg_node_t *who, int nargs, int nres,
 }
 
 /* Data that reached one of "."'s hooks. */
-static void ctl_data(void *arg, mg_hook_t *h, mg_item_t *it) {
-  lmg_engine_t *g = arg;
+static void ctl_data_(lmg_engine_t *g, mg_hook_t *h, mg_item_t *it) {
   lua_State *T = g->T;
   lmg_push_uv(T, g);
   lua_rawgeti(T, -1, UV_ON_DATA);
@@ -166,9 +169,15 @@ static void ctl_data(void *arg, mg_hook_t *h, mg_item_t *it) {
   lua_pop(T, 1);
 }
 
-/* A reply nobody waited for, or a message sent to ".". */
-static void ctl_msg(void *arg, uint32_t from, mg_msg_t *m) {
+static void ctl_data(void *arg, mg_hook_t *h, mg_item_t *it) {
   lmg_engine_t *g = arg;
+  bool held = lmg_guard_hold(g->T);
+  ctl_data_(g, h, it);
+  lmg_guard_release(g->T, held);
+}
+
+/* A reply nobody waited for, or a message sent to ".". */
+static void ctl_msg_(lmg_engine_t *g, uint32_t from, mg_msg_t *m) {
   lua_State *T = g->T;
   lmg_push_uv(T, g);
   lua_rawgeti(T, -1, UV_ON_MSG);
@@ -183,6 +192,13 @@ static void ctl_msg(void *arg, uint32_t from, mg_msg_t *m) {
   if (m->error) lua_pushstring(T, m->errmsg ? m->errmsg : mg_errname(m->error));
   else lua_pushnil(T);
   lmg_call(g, NULL, 4, 0, "on_msg handler");
+}
+
+static void ctl_msg(void *arg, uint32_t from, mg_msg_t *m) {
+  lmg_engine_t *g = arg;
+  bool held = lmg_guard_hold(g->T);
+  ctl_msg_(g, from, m);
+  lmg_guard_release(g->T, held);
 }
 /* }====================================================== */
 
@@ -206,9 +222,26 @@ static int opt_int(lua_State *L, int t, const char *k, int def, int lo, int hi) 
   return v;
 }
 
+static int64_t opt_i64(lua_State *L, int t, const char *k, int64_t def,
+                       int64_t lo, int64_t hi) {
+  lua_getfield(L, t, k);
+  int64_t v = def;
+  if (!lua_isnil(L, -1)) {
+    if (!lua_isinteger(L, -1))
+      luaL_error(L, "engine: option '%s' must be an integer", k);
+    v = lua_tointeger(L, -1);
+    if (v != 0 && (v < lo || v > hi))
+      luaL_error(L, "engine: option '%s' must be 0 (no limit) or between %I and %I",
+                 k, (lua_Integer)lo, (lua_Integer)hi);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
 static int l_engine(lua_State *L) {
   mg_engine_opts_t o = {0};
   const char *name = NULL;
+  int64_t steps = 100000000, memory = (int64_t)1 << 30;
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);
     o.workers = opt_int(L, 1, "workers", 0, 0, 256);
@@ -223,12 +256,19 @@ static int l_engine(lua_State *L) {
       luaL_error(L, "engine: option 'clock' is \"wall\" or \"virtual\", not \"%s\"", c);
     lua_pop(L, 1);
     lua_getfield(L, 1, "name");
-    name = lua_tostring(L, -1);
+    size_t len;
+    name = lua_tolstring(L, -1, &len);
+    if (name && strlen(name) != len)
+      luaL_error(L, "engine: option 'name' may not contain a NUL byte");
     lua_pop(L, 1);
+    steps = opt_i64(L, 1, "lua_steps", steps, 1000, (int64_t)1 << 50);
+    memory = opt_i64(L, 1, "lua_memory", memory, (int64_t)1 << 20, (int64_t)1 << 50);
   }
   lmg_engine_t *g = lua_newuserdatauv(L, sizeof *g, 1);
   memset(g, 0, sizeof *g);
   g->closed = true; /* until it is whole */
+  g->lua_steps = steps;
+  g->lua_memory = memory;
   luaL_setmetatable(L, LMG_ENGINE);
   lua_createtable(L, 3, 3); /* the user value */
   lua_newtable(L);
@@ -275,6 +315,7 @@ static int l_engine(lua_State *L) {
   mg_ctl_on_data(g->ctl, ctl_data, g);
   mg_ctl_on_msg(g->ctl, ctl_msg, g);
   mg_set_log(g->e, log_cb, g);
+  lmg_signals_catch();
   return 1;
 }
 
@@ -405,6 +446,7 @@ void lmg_methods(lua_State *L, const char *name, const luaL_Reg *methods) {
 }
 
 __attribute__((visibility("default"))) int luaopen_moongraph(lua_State *L) {
+  lmg_guard_open(L);
   lmg_metatable(L, LMG_ENGINE, engine_meta, engine_methods);
   lmg_methods(L, LMG_ENGINE, lmg_verb_methods);
   lmg_methods(L, LMG_ENGINE, lmg_run_methods);

@@ -87,11 +87,12 @@ static int l_bytes(lua_State *L) {
 
 static int l_forward(lua_State *L) {
   lmg_item_t *li = check_item(L);
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = lmg_checkname(L, 2);
   mg_hook_t *h = mg_node_hook(li->n, name);
+  char q[MG_QUOTESIZ];
   if (!h)
-    return luaL_error(L, "forward: node [%x] has no hook '%s'",
-                      mg_node_id(li->n), name);
+    return luaL_error(L, "forward: node [%x] has no hook %s",
+                      mg_node_id(li->n), mg_quote(q, name));
   mg_item_t *it = li->it;
   li->it = NULL;
   int rc = mg_forward(h, it);

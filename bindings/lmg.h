@@ -29,6 +29,8 @@ typedef struct lmg_engine {
   int T_ref, uv_ref;   /* registry: T, and the user value table */
   int logged, suppressed; /* rate limit for errors with no node */
   int64_t log_window;
+  int64_t lua_steps;   /* instruction budget of a handler call; 0: none */
+  int64_t lua_memory;  /* ceiling of the Lua state's bytes; 0: none */
   bool closed;
 } lmg_engine_t;
 
@@ -49,6 +51,10 @@ typedef struct lmg_item {
 } lmg_item_t;
 
 /* lvalue.c */
+/* The string at arg as a C name, path, hook, type or command: one with a
+** NUL byte in it would be read cut short, so it is refused. */
+const char *lmg_checkname(lua_State *L, int arg);
+const char *lmg_optname(lua_State *L, int arg, const char *def);
 void lmg_push_value(lua_State *L, const mg_value_t *v);
 /* [-0, +0, e] the value at idx, or an error naming what: argument */
 mg_value_t *lmg_to_value(lua_State *L, int idx, const char *what);
@@ -70,7 +76,7 @@ bool lmg_call(lmg_engine_t *g, lmg_node_t *who, int nargs, int nres,
               const char *what);
 /* The same without logging: NULL, or the error with its traceback (left
 ** on the stack in place of the results). */
-const char *lmg_pcall(lua_State *T, int nargs, int nres);
+const char *lmg_pcall(lmg_engine_t *g, int nargs, int nres);
 /* Push the engine's userdata; false (nil pushed) when it is gone. */
 bool lmg_push_engine(lua_State *L, lmg_engine_t *g);
 void lmg_log_error(lmg_engine_t *g, lmg_node_t *who, const char *what,
@@ -100,6 +106,22 @@ void lmg_methods(lua_State *L, const char *name, const luaL_Reg *methods);
 /* lverbs.c, lrun.c: engine methods by concern */
 extern const luaL_Reg lmg_verb_methods[], lmg_run_methods[];
 extern const luaL_Reg lmg_timer_methods[], lmg_timer_meta[];
+
+/* lguard.c: limits on handlers */
+void lmg_guard_open(lua_State *L); /* once per state: the allocator */
+/* lua_pcall on g->T within g's instruction budget and memory ceiling */
+int lmg_guard_call(lmg_engine_t *g, int nargs, int nres, int msgh);
+/* An engine callback runs C code between a handler's frames: a refused
+** allocation there would unwind through the engine, so the ceiling is
+** held off until its own call (or its return). */
+bool lmg_guard_hold(lua_State *T);
+void lmg_guard_release(lua_State *T, bool was);
+/* SIGINT and SIGTERM go through ours (in front of whatever else takes
+** them), so that a handler that never returns still hears them; called
+** again after anyone else (libuv) may have taken them. */
+void lmg_signals_catch(void);
+/* Async-signal-safe: a handler running now stops with "interrupted". */
+void lmg_interrupt(int sig);
 
 /* lrepl.c: Lua parts of the module (the REPL's commands), embedded */
 void lmg_open_repl(lua_State *L);

@@ -132,7 +132,7 @@ static int l_node_path(lua_State *L) {
 /* node:send(hook, data): a new data item out of one of its hooks */
 static int l_node_send(lua_State *L) {
   lmg_node_t *h = check_node(L, 1);
-  const char *hook = luaL_checkstring(L, 2);
+  const char *hook = lmg_checkname(L, 2);
   mg_buf_t *b = lmg_check_packet(L, 3);
   b->ts = mg_now(h->eng->e);
   int rc = mg_node_send(h->n, hook, b);
@@ -242,7 +242,7 @@ static int verdict(lua_State *T, int top, const char *what) {
   return rc;
 }
 
-static int lt_constructor(mg_node_t *n) {
+static int do_constructor(mg_node_t *n) {
   ltype_t *lt = type_of(n);
   lmg_engine_t *g = lt->g;
   lua_State *T = g->T;
@@ -275,8 +275,8 @@ static int lt_constructor(mg_node_t *n) {
   return rc;
 }
 
-static int hook_method(mg_node_t *n, const char *name, const char *hook,
-                       const char *what) {
+static int hook_method_(mg_node_t *n, const char *name, const char *hook,
+                        const char *what) {
   ltype_t *lt = type_of(n);
   lua_State *T = lt->g->T;
   int top = lua_gettop(T);
@@ -290,6 +290,23 @@ static int hook_method(mg_node_t *n, const char *name, const char *hook,
                     hook, name);
   }
   return verdict(T, top, what);
+}
+
+/* The engine calls the type's functions between a handler's Lua frames
+** when the handler sends or asks: their C parts run with the memory
+** ceiling held off (lguard.c), the Lua parts within it. */
+#define HELD(T, call) \
+  do { \
+    bool held_ = lmg_guard_hold(T); \
+    call; \
+    lmg_guard_release(T, held_); \
+  } while (0)
+
+static int hook_method(mg_node_t *n, const char *name, const char *hook,
+                       const char *what) {
+  int rc;
+  HELD(type_of(n)->g->T, rc = hook_method_(n, name, hook, what));
+  return rc;
 }
 
 static int lt_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
@@ -307,7 +324,7 @@ static void lt_disconnect(mg_hook_t *h) {
   hook_method(mg_hook_node(h), "disconnect", mg_hook_name(h), "disconnect of hook");
 }
 
-static int lt_rcvdata(mg_hook_t *hk, mg_item_t *it) {
+static int do_rcvdata(mg_hook_t *hk, mg_item_t *it) {
   mg_node_t *n = mg_hook_node(hk);
   ltype_t *lt = type_of(n);
   lmg_engine_t *g = lt->g;
@@ -329,15 +346,19 @@ static int lt_rcvdata(mg_hook_t *hk, mg_item_t *it) {
     li->it = NULL;
     rc = -EINVAL;
   } else if (lua_type(T, -1) == LUA_TSTRING && li->it) {
-    /* returning a hook name forwards there */
-    mg_hook_t *out = mg_node_hook(n, lua_tostring(T, -1));
+    /* returning a hook name forwards there (a name cut at a NUL byte
+    ** would be another hook's) */
+    size_t len;
+    const char *name = lua_tolstring(T, -1, &len);
+    mg_hook_t *out = strlen(name) == len ? mg_node_hook(n, name) : NULL;
     mg_item_t *x = li->it;
     li->it = NULL;
     if (out) rc = mg_forward(out, x);
     else {
+      char q[MG_QUOTESIZ];
       mg_drop(x, MG_DROP_NOPEER);
-      rc = mg_error(-ENOENT, "rcvdata returned '%s', not a hook of the node",
-                    lua_tostring(T, -1));
+      rc = mg_error(-ENOENT, "rcvdata returned %s, not a hook of the node",
+                    mg_quote(q, name));
     }
   }
   lmg_item_done(li, true);
@@ -353,9 +374,7 @@ static int to_value_protected(lua_State *L) {
   return 1;
 }
 
-static int lt_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
-                     mg_value_t **reply) {
-  (void)last;
+static int do_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_value_t **reply) {
   ltype_t *lt = type_of(n);
   lmg_engine_t *g = lt->g;
   lua_State *T = g->T;
@@ -386,7 +405,7 @@ static int lt_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
   lmg_push_value(T, m->args);
   lua_pushinteger(T, m->from);
   int base = top + 1, rc = 0;
-  const char *err = lmg_pcall(T, 3, 2);
+  const char *err = lmg_pcall(g, 3, 2);
   if (err) {
     lmg_log_error(g, h, m->cmdstr, err);
     /* the asker gets the message without the traceback */
@@ -407,7 +426,7 @@ static int lt_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
   return rc;
 }
 
-static void lt_shutdown(mg_node_t *n) {
+static void do_shutdown(mg_node_t *n) {
   ltype_t *lt = type_of(n);
   lmg_engine_t *g = lt->g;
   lua_State *T = g->T;
@@ -427,7 +446,7 @@ static void lt_shutdown(mg_node_t *n) {
   h->n = NULL;
 }
 
-static void lt_status(mg_node_t *n, mg_sbuf_t *out) {
+static void do_status(mg_node_t *n, mg_sbuf_t *out) {
   ltype_t *lt = type_of(n);
   lua_State *T = lt->g->T;
   int top = lua_gettop(T);
@@ -443,13 +462,41 @@ static void lt_status(mg_node_t *n, mg_sbuf_t *out) {
   lua_settop(T, top);
 }
 
+static int lt_constructor(mg_node_t *n) {
+  int rc;
+  HELD(type_of(n)->g->T, rc = do_constructor(n));
+  return rc;
+}
+
+static int lt_rcvdata(mg_hook_t *hk, mg_item_t *it) {
+  int rc;
+  HELD(type_of(mg_hook_node(hk))->g->T, rc = do_rcvdata(hk, it));
+  return rc;
+}
+
+static int lt_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
+                     mg_value_t **reply) {
+  (void)last;
+  int rc;
+  HELD(type_of(n)->g->T, rc = do_rcvmsg(n, m, reply));
+  return rc;
+}
+
+static void lt_shutdown(mg_node_t *n) { HELD(type_of(n)->g->T, do_shutdown(n)); }
+
+static void lt_status(mg_node_t *n, mg_sbuf_t *out) {
+  HELD(type_of(n)->g->T, do_status(n, out));
+}
+
 /* engine:define(name, { doc=, constructor=, newhook=, connect=, rcvdata=,
 **   rcvmsg = { cmd = function(node, args, from) | { fn=, help=, args= } },
 **   reply=, disconnect=, shutdown=, status= }) */
 int lmg_define(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = lmg_checkname(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
+  char q[MG_QUOTESIZ], kq[MG_QUOTESIZ];
+  mg_quote(q, name);
   static const char *const known[] = {
     "doc", "constructor", "newhook", "connect", "rcvdata", "rcvmsg", "reply",
     "disconnect", "shutdown", "status", NULL};
@@ -460,12 +507,12 @@ int lmg_define(lua_State *L) {
     for (int i = 0; known[i]; i++)
       if (!strcmp(k, known[i])) ok = true;
     if (!ok)
-      return luaL_error(L, "define: unknown field '%s' in type '%s' (known: "
+      return luaL_error(L, "define: unknown field %s in type %s (known: "
                            "doc constructor newhook connect rcvdata rcvmsg "
-                           "reply disconnect shutdown status)", k, name);
+                           "reply disconnect shutdown status)", mg_quote(kq, k), q);
     if (strcmp(k, "doc") && strcmp(k, "rcvmsg") && !lua_isfunction(L, -1))
-      return luaL_error(L, "define: field '%s' of type '%s' must be a function",
-                        k, name);
+      return luaL_error(L, "define: field '%s' of type %s must be a function",
+                        k, q);
     lua_pop(L, 1);
   }
   /* commands, with their help, from rcvmsg */
@@ -479,6 +526,12 @@ int lmg_define(lua_State *L) {
           !(lua_isfunction(L, -1) || lua_istable(L, -1)))
         return luaL_error(L, "define: rcvmsg maps command names to functions "
                              "or { fn=, help= } tables");
+      size_t klen;
+      const char *cmd = lua_tolstring(L, -2, &klen);
+      if (klen == 0 || klen >= MG_CMDSIZ || strlen(cmd) != klen)
+        return luaL_error(L, "define: rcvmsg command %s of type %s is not 1 "
+                             "to %d characters without a NUL byte",
+                          mg_quote(kq, cmd), q, MG_CMDSIZ - 1);
       ncmds++;
       lua_pop(L, 1);
     }

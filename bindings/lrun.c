@@ -38,6 +38,7 @@ static int l_run(lua_State *L) {
     lua_pop(L, 2);
   } else if (!lua_isnoneornil(L, 2))
     return luaL_argerror(L, 2, "seconds or { until=... } / { for=... }");
+  lmg_signals_catch(); /* libuv may have taken them since */
   int rc = mg_engine_run(g->e, mode, (uint64_t)(secs * 1e9));
   if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
@@ -264,6 +265,7 @@ static int l_on_signal(lua_State *L) {
   lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
   lua_pop(L, 2);
   int rc = mg_engine_signal(g->e, nums[which], on_sig, sh);
+  lmg_signals_catch(); /* in front of libuv's, which took the signal */
   if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;

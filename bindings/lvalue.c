@@ -6,6 +6,17 @@
 
 #include "lmg.h"
 
+const char *lmg_checkname(lua_State *L, int arg) {
+  size_t len;
+  const char *s = luaL_checklstring(L, arg, &len);
+  if (strlen(s) != len) luaL_argerror(L, arg, "a name, path or hook may not contain a NUL byte");
+  return s;
+}
+
+const char *lmg_optname(lua_State *L, int arg, const char *def) {
+  return lua_isnoneornil(L, arg) ? def : lmg_checkname(L, arg);
+}
+
 void lmg_push_value(lua_State *L, const mg_value_t *v) {
   luaL_checkstack(L, 4, "value too deep");
   if (!v) {
@@ -70,6 +81,9 @@ static void check(lua_State *L, int idx, const char *what, int depth) {
       if (!arr && lua_type(L, -2) != LUA_TSTRING)
         luaL_error(L, "%s: table keys must be strings (or the table a "
                       "sequence), found a %s key", what, luaL_typename(L, -2));
+      size_t klen;
+      if (!arr && strlen(lua_tolstring(L, -2, &klen)) != klen)
+        luaL_error(L, "%s: a table key may not contain a NUL byte", what);
       check(L, -1, what, depth + 1);
       lua_pop(L, 1);
     }

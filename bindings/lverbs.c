@@ -43,10 +43,10 @@ static int done(lua_State *L, int rc) {
 static int l_mkpeer(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   int a = lua_gettop(L) >= 5 ? 2 : 1;
-  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
-  const char *type = luaL_checkstring(L, a + 1);
-  const char *hook = luaL_checkstring(L, a + 2);
-  const char *peer = luaL_checkstring(L, a + 3);
+  const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
+  const char *type = lmg_checkname(L, a + 1);
+  const char *hook = lmg_checkname(L, a + 2);
+  const char *peer = lmg_checkname(L, a + 3);
   return done(L, mg_mkpeer(g->ctl, path, type, hook, peer));
 }
 
@@ -54,16 +54,16 @@ static int l_mkpeer(lua_State *L) {
 static int l_connect(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   int a = lua_gettop(L) >= 5 ? 2 : 1;
-  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
-  const char *rel = luaL_checkstring(L, a + 1);
-  const char *hook = luaL_checkstring(L, a + 2);
-  const char *peer = luaL_checkstring(L, a + 3);
+  const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
+  const char *rel = lmg_checkname(L, a + 1);
+  const char *hook = lmg_checkname(L, a + 2);
+  const char *peer = lmg_checkname(L, a + 3);
   return done(L, mg_connect(g->ctl, path, rel, hook, peer));
 }
 
 static int l_name(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *path = luaL_checkstring(L, 2), *name = luaL_checkstring(L, 3);
+  const char *path = lmg_checkname(L, 2), *name = lmg_checkname(L, 3);
   return done(L, mg_name(g->ctl, path, name));
 }
 
@@ -71,14 +71,14 @@ static int l_name(lua_State *L) {
 static int l_rmhook(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   int a = lua_gettop(L) >= 3 ? 2 : 1;
-  const char *path = a == 2 ? luaL_checkstring(L, 2) : ".";
-  const char *hook = luaL_checkstring(L, a + 1);
+  const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
+  const char *hook = lmg_checkname(L, a + 1);
   return done(L, mg_rmhook(g->ctl, path, hook));
 }
 
 static int l_shutdown(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return done(L, mg_shutdown(g->ctl, luaL_checkstring(L, 2)));
+  return done(L, mg_shutdown(g->ctl, lmg_checkname(L, 2)));
 }
 
 /* Arguments: a table, a value, or a string in the text form. */
@@ -101,7 +101,7 @@ static mg_value_t *msg_args(lua_State *L, int idx, const char *fn) {
 ** node gave its fields (a Lua table would lose it); true with no reply */
 static int l_msg_text(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
   mg_value_t *reply = NULL;
   int rc = mg_ctl_call(g->ctl, path, cmd, msg_args(L, 4, "msg_text"), &reply);
   if (rc) return lmg_fail(L, rc);
@@ -118,7 +118,7 @@ static int l_msg_text(lua_State *L) {
 
 static int l_msg(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
   return call(L, g, path, cmd, msg_args(L, 4, "msg"));
 }
 
@@ -165,7 +165,7 @@ static void msg_done(mg_rec_t *r, void *arg) {
 
 static int l_send_msg(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *path = luaL_checkstring(L, 2), *cmd = luaL_checkstring(L, 3);
+  const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
   luaL_checktype(L, 5, LUA_TFUNCTION);
   mg_value_t *args = msg_args(L, 4, "send_msg");
   pending_t *p = mg_calloc(1, sizeof *p);
@@ -187,7 +187,7 @@ static int l_send_msg(lua_State *L) {
 
 static int l_show(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, luaL_optstring(L, 2, "."), "listhooks", NULL);
+  return call(L, g, lmg_optname(L, 2, "."), "listhooks", NULL);
 }
 
 static int l_list(lua_State *L) {
@@ -249,18 +249,18 @@ static int l_generic(lua_State *L) {
 
 static int l_status(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, luaL_checkstring(L, 2), "status", NULL);
+  return call(L, g, lmg_checkname(L, 2), "status", NULL);
 }
 
 static int l_stats(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, luaL_optstring(L, 2, "."), "stats", NULL);
+  return call(L, g, lmg_optname(L, 2, "."), "stats", NULL);
 }
 
 static int l_node(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   mg_node_t *n;
-  int rc = mg_resolve(g->ctl, luaL_checkstring(L, 2), &n, NULL);
+  int rc = mg_resolve(g->ctl, lmg_checkname(L, 2), &n, NULL);
   if (rc) return lmg_fail(L, rc);
   /* a Lua-type node has one handle, which carries its fields */
   lmg_push_uv(L, g);
@@ -291,7 +291,7 @@ mg_buf_t *lmg_check_packet(lua_State *L, int arg) {
 /* send(hook, data [, { ts=seconds, linktype=n }]) out of "." */
 static int l_send(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
-  const char *hook = luaL_checkstring(L, 2);
+  const char *hook = lmg_checkname(L, 2);
   luaL_checklstring(L, 3, NULL); /* argument order for errors */
   int64_t ts = mg_now(g->e);
   lua_Integer lt = 1;

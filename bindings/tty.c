@@ -38,7 +38,7 @@ static void lstop(lua_State *L, lua_Debug *ar) {
 }
 
 static void laction(int sig) {
-  (void)sig;
+  lmg_interrupt(sig); /* a handler the chunk set going stops too */
   if (running_L)
     lua_sethook(running_L, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
@@ -255,6 +255,7 @@ int host_repl(lua_State *L) {
   uv_signal_init(loop, &sig_int);
   uv_signal_start(&sig_int, on_sigint, SIGINT);
   uv_unref((uv_handle_t *)&sig_int);
+  lmg_signals_catch(); /* a handler spinning at the prompt hears Ctrl-C */
   while (!done) mg_engine_run(engine, MG_RUN_FOREVER, 0);
   rl_callback_handler_remove();
   uv_poll_stop(&tty_poll);

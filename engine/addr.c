@@ -3,6 +3,7 @@
 ** paths of hooks relative to the sender ("h1.h2").  A walk follows each
 ** hook to its peer; the destination learns the hook it was reached by.
 */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,24 @@
 #define MG_PATHSIZ 512
 
 static int bad(const char *path, const char *why) {
-  return mg_error(-EINVAL, "malformed address '%s': %s", path, why);
+  char q[MG_QUOTESIZ];
+  return mg_error(-EINVAL, "malformed address %s: %s", mg_quote(q, path), why);
+}
+
+/* "[1f]": one to eight hex digits, nothing else (strtoul would take a
+** sign, spaces and 0x, and wrap "-fffffffffffffffe" round to 2) */
+static bool parse_id(const char *s, uint32_t *id) {
+  if (*s++ != '[') return false;
+  uint32_t v = 0;
+  int n = 0;
+  for (; isxdigit((unsigned char)*s); s++, n++) {
+    if (n == 8) return false;
+    v = v << 4 | (uint32_t)(isdigit((unsigned char)*s) ? *s - '0'
+                                                     : (tolower((unsigned char)*s) - 'a' + 10));
+  }
+  if (n == 0 || strcmp(s, "]") != 0 || v == 0) return false;
+  *id = v;
+  return true;
 }
 
 int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
@@ -39,17 +57,16 @@ int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
       n = from;
       mg_node_ref(n);
     } else if (nm[0] == '[') {
-      char *end;
-      unsigned long id = strtoul(nm + 1, &end, 16);
-      if (end == nm + 1 || strcmp(end, "]") != 0 || id == 0 || id > UINT32_MAX)
-        return bad(path, "an id is a non-zero hex number in brackets, as [1f]");
-      n = mg_node_byid(e, (uint32_t)id);
-      if (!n) return mg_error(-ENOENT, "no node with id [%lx]", id);
+      uint32_t id;
+      if (!parse_id(nm, &id))
+        return bad(path, "an id is a non-zero hex number of 1 to 8 digits in brackets, as [1f]");
+      n = mg_node_byid(e, id);
+      if (!n) return mg_error(-ENOENT, "no node with id [%x]", id);
     } else {
       int rc = mg__check_name("node name", nm);
       if (rc) return bad(path, mg_errmsg());
       n = mg_node_byname(e, nm);
-      if (!n) return mg_error(-ENOENT, "no node named '%s'", nm);
+      if (!n) return mg_error(-ENOENT, "no node named '%s'", nm); /* a good name */
     }
   } else {
     n = from;
@@ -88,13 +105,14 @@ int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
       mg__hook_ref(p);
     }
     pthread_mutex_unlock(&e->topo);
-    char d[96];
     if (!next) {
+      char q[MG_QUOTESIZ], d[96];
       mg__node_describe(n, d, sizeof d);
+      int rc = h ? mg_error(-ENOTCONN, "hook %s of node %s is not connected", mg_quote(q, hk), d)
+                 : mg__node_error(n, -ENOENT, "has no hook %s", mg_quote(q, hk));
       mg_node_unref(n);
       if (arrived) mg__hook_unref(arrived);
-      if (!h) return mg_error(-ENOENT, "node %s has no hook '%s'", d, hk);
-      return mg_error(-ENOTCONN, "hook '%s' of node %s is not connected", hk, d);
+      return rc;
     }
     mg_node_unref(n);
     if (arrived) mg__hook_unref(arrived);
@@ -102,11 +120,10 @@ int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
     arrived = p;
   }
   if (!mg_node_valid(n)) {
-    char d[96];
-    mg__node_describe(n, d, sizeof d);
+    int rc = mg__node_error(n, -ENOENT, "is shut down");
     mg_node_unref(n);
     if (arrived) mg__hook_unref(arrived);
-    return mg_error(-ENOENT, "node %s is shut down", d);
+    return rc;
   }
   *out = n;
   if (lasthook) *lasthook = arrived; /* a reference, as n is */

@@ -38,7 +38,8 @@ static int ctl_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
     if (c->on_msg) c->on_msg(c->msg_arg, m->from, m);
     return 0;
   }
-  return mg_error(-ENOSYS, "a control node takes no command '%s'", m->cmdstr);
+  char q[MG_QUOTESIZ];
+  return mg_error(-ENOSYS, "a control node takes no command %s", mg_quote(q, m->cmdstr));
 }
 
 const mg_type_t mg__ctl_type = {
@@ -99,8 +100,9 @@ int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
     c = &any;
   }
   if (!c) {
-    rc = mg__node_error(to, -ENOSYS, "has no command '%s' (try: help %s)",
-                        cmd ? cmd : "", to->te->type->name);
+    char q[MG_QUOTESIZ];
+    rc = mg__node_error(to, -ENOSYS, "has no command %s (try: help %s)",
+                        mg_quote(q, cmd), to->te->type->name);
     mg_node_unref(to);
     if (last) mg__hook_unref(last);
     mg_value_free(args);
@@ -146,7 +148,8 @@ static int send_data(mg_node_t *n, mg_buf_t *b, const char *hook) {
   mg_hook_t *h = mg_node_hook(n, hook);
   if (!h) {
     mg_buf_unref(b);
-    return mg__node_error(n, -ENOENT, "has no hook '%s'", hook);
+    char q[MG_QUOTESIZ];
+    return mg__node_error(n, -ENOENT, "has no hook %s", mg_quote(q, hook));
   }
   return mg_forward(h, mg_data_new(n, b));
 }

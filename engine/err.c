@@ -10,12 +10,50 @@
 
 static _Thread_local char errbuf[512];
 
+/* Formatted apart first: the arguments may be the last message itself
+** (mg_error(rc, "...: %s", mg_errmsg()) is common).  A message too long
+** for the buffer ends in "..." rather than mid-word. */
 int mg_error(int code, const char *fmt, ...) {
+  char tmp[sizeof errbuf];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
+  if (n < 0) snprintf(tmp, sizeof tmp, "(unprintable error message)");
+  else if ((size_t)n >= sizeof tmp) {
+    size_t cut = sizeof tmp - 4;
+    while (cut > 0 && ((unsigned char)tmp[cut] & 0xc0) == 0x80) cut--; /* UTF-8 */
+    memcpy(tmp + cut, "...", 4);
+  }
+  memcpy(errbuf, tmp, sizeof errbuf);
   return code;
+}
+
+const char *mg_quote(char *buf, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  char *o = buf;
+  *o++ = '\'';
+  if (!s) s = "";
+  size_t i = 0;
+  for (; s[i] && i < MG_QUOTECUT; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\n') *o++ = '\\', *o++ = 'n';
+    else if (c == '\t') *o++ = '\\', *o++ = 't';
+    else if (c == '\r') *o++ = '\\', *o++ = 'r';
+    else if (c == '\'' || c == '\\') *o++ = '\\', *o++ = (char)c;
+    else if (c < 0x20 || c == 0x7f)
+      *o++ = '\\', *o++ = 'x', *o++ = hex[c >> 4], *o++ = hex[c & 15];
+    else *o++ = (char)c;
+  }
+  if (s[i]) {
+    /* cut whole UTF-8 characters only */
+    while (o > buf + 1 && ((unsigned char)o[-1] & 0xc0) == 0x80) o--;
+    if (o > buf + 1 && ((unsigned char)o[-1] & 0xc0) == 0xc0) o--;
+  }
+  *o++ = '\'';
+  if (s[i]) memcpy(o, "...", 3), o += 3;
+  *o = '\0';
+  return buf;
 }
 
 const char *mg_errmsg(void) { return errbuf; }

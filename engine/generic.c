@@ -142,6 +142,8 @@ int mg__generic(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
     if ((rc = need_str(m, "type", &a)) || (rc = need_str(m, "ourhook", &b)) ||
         (rc = need_str(m, "peerhook", &c)))
       return rc;
+    /* a type that cannot be a name is no type: said here, quoted */
+    if ((rc = mg__check_name("node type", a))) return rc;
     return mg__mkpeer(n, a, b, c);
   case G_CONNECT: {
     if ((rc = need_str(m, "path", &a)) || (rc = need_str(m, "ourhook", &b)) ||
@@ -159,7 +161,10 @@ int mg__generic(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
   case G_RMHOOK: {
     if ((rc = need_str(m, "hook", &a))) return rc;
     mg_hook_t *h = mg_node_hook(n, a);
-    if (!h) return mg__node_error(n, -ENOENT, "has no hook '%s'", a);
+    if (!h) {
+      char q[MG_QUOTESIZ];
+      return mg__node_error(n, -ENOENT, "has no hook %s", mg_quote(q, a));
+    }
     mg__hook_destroy(h, true);
     return 0;
   }
@@ -194,5 +199,6 @@ int mg__generic(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
     *reply = stats(n);
     return 0;
   }
-  return mg_error(-ENOSYS, "unknown generic command '%s'", m->cmdstr);
+  char q[MG_QUOTESIZ];
+  return mg_error(-ENOSYS, "unknown generic command %s", mg_quote(q, m->cmdstr));
 }

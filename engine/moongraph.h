@@ -48,6 +48,12 @@ int mg_error(int code, const char *fmt, ...)
 const char *mg_errmsg(void);
 const char *mg_errname(int code); /* "EINVAL" */
 void mg_clearerr(void);
+/* A user's string as an error message may show it: in quotes, cut after
+** MG_QUOTECUT characters (with "..."), control bytes and quotes escaped
+** (\n, \x01, \'); buf holds MG_QUOTESIZ bytes.  Returns buf. */
+#define MG_QUOTECUT 64
+#define MG_QUOTESIZ (MG_QUOTECUT * 4 + 8)
+const char *mg_quote(char *buf, const char *s);
 
 /* Allocation that never returns NULL: the control plane aborts on OOM
 ** (the data path uses pools with limits and counts its drops). */

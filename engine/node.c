@@ -91,15 +91,16 @@ const mg_cmd_t *mg_cmd_find(const mg_type_t *t, const char *name,
 */
 int mg__check_name(const char *what, const char *name) {
   if (!name || !*name) return mg_error(-EINVAL, "%s is empty", what);
+  char q[MG_QUOTESIZ], c[MG_QUOTESIZ];
   size_t n = strlen(name);
   if (n >= MG_NAMESIZ)
-    return mg_error(-ENAMETOOLONG, "%s '%s' is longer than %d characters",
-                    what, name, MG_NAMESIZ - 1);
+    return mg_error(-ENAMETOOLONG, "%s %s is longer than %d characters",
+                    what, mg_quote(q, name), MG_NAMESIZ - 1);
   for (const char *p = name; *p; p++)
     if (*p == '.' || *p == ':' || *p == '[' || *p == ']' ||
         isspace((unsigned char)*p) || !isprint((unsigned char)*p))
-      return mg_error(-EINVAL, "%s '%s' may not contain '%c'", what, name,
-                      isprint((unsigned char)*p) ? *p : '?');
+      return mg_error(-EINVAL, "%s %s may not contain %s", what,
+                      mg_quote(q, name), mg_quote(c, (char[]){*p, 0}));
   return 0;
 }
 

@@ -144,6 +144,10 @@ bool mg_map_str(const mg_value_t *m, const char *k, const char **out) {
     mg_error(-EINVAL, "field '%s' must be a string", k);
     return false;
   }
+  if (strlen(v->u.s.p) != v->u.s.len) { /* C would read it cut short */
+    mg_error(-EINVAL, "field '%s' may not contain a NUL byte", k);
+    return false;
+  }
   *out = v->u.s.p;
   return true;
 }

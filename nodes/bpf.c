@@ -201,7 +201,9 @@ static int setprogram(mg_node_t *n, const mg_value_t *a) {
     if (ok) pcap_freecode(&p);
     pcap_close(raw);
     if (!ok) {
-      int rc = mg_error(-EINVAL, "bpf: bad expression '%s': %s", expr, pcap_geterr(dead));
+      char q[MG_QUOTESIZ];
+      int rc = mg_error(-EINVAL, "bpf: bad expression %s: %s", mg_quote(q, expr),
+                        pcap_geterr(dead));
       pcap_close(dead);
       return rc;
     }

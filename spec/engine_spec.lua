@@ -86,6 +86,75 @@ describe("netgraph verbs", function()
     assert.matches("has no hook 't'", err)
   end)
 
+  it("takes node ids of 1 to 8 hex digits only", function()
+    g:mkpeer("tee", "t", "left")
+    assert.equal(2, g:node("[2]:"):id())
+    assert.equal(2, g:node("[00000002]:"):id())
+    assert.equal(2, g:node("[Fe]:") and 2 or g:node("[2]:"):id())
+    for _, bad in ipairs { "[-fffffffffffffffe]:", "[+2]:", "[ 2]:", "[2 ]:", "[0x2]:",
+        "[000000002]:", "[100000002]:", "[]:", "[0]:", "[00000000]:", "[2]x:" } do
+      local r, err, code = g:node(bad)
+      assert.is_nil(r, bad)
+      assert.equal("EINVAL", code, bad)
+      assert.matches("malformed address .*non%-zero hex number of 1 to 8 digits", err, 1, false, bad)
+    end
+    local r, err, code = g:node("[fffffffe]:")
+    assert.same({ nil, "no node with id [fffffffe]", "ENOENT" }, { r, err, code })
+  end)
+
+  it("refuses names with a NUL byte instead of cutting them", function()
+    g:mkpeer("tee", "t", "left")
+    local function nul(n, fn)
+      return "bad argument #" .. n .. " to '" .. fn .. "' %(a name, path or hook may not contain a NUL byte%)"
+    end
+    assert.error_matches(function() g:name(".:t", "ab\0cd") end, nul(2, "name"))
+    assert.error_matches(function() g:name(".:t\0x", "ab") end, nul(1, "name"))
+    assert.error_matches(function() g:mkpeer("te\0e", "a", "left") end, nul(1, "mkpeer"))
+    assert.error_matches(function() g:mkpeer("tee", "a\0", "left") end, nul(2, "mkpeer"))
+    assert.error_matches(function() g:msg(".:t", "nodeinfo\0x") end, nul(2, "msg"))
+    assert.error_matches(function() g:send("t\0x", "data") end, nul(1, "send"))
+    assert.error_matches(function() g:node(".:t\0x") end, nul(1, "node"))
+    assert.error_matches(function() g:define("n\0x", {}) end, nul(1, "define"))
+    assert.error_matches(function() mg.engine { name = "a\0b" } end,
+      "option 'name' may not contain a NUL byte")
+    assert.error_matches(function() g:node(".:t"):send("right\0x", "x") end, nul(1, "send"))
+    -- in a message's fields, too
+    local r, err = g:msg(".:t", "name", { name = "ab\0cd" })
+    assert.is_nil(r)
+    assert.equal("field 'name' may not contain a NUL byte", err)
+    assert.error_matches(function() g:msg(".:t", "name", { ["na\0me"] = "x" }) end,
+      "a table key may not contain a NUL byte")
+    assert.equal("", g:node(".:t"):name()) -- nothing was named "ab"
+    assert.is_nil(g:node("ab:"))
+  end)
+
+  it("shows a user's string in an error cut short, with control bytes escaped", function()
+    g:mkpeer("tee", "t", "left")
+    local long = string.rep("n", 10000)
+    local _, err = g:name(".:t", long)
+    assert.equal("node name '" .. string.rep("n", 64) .. "'... is longer than 31 characters", err)
+    _, err = g:node("bad\1name\n:")
+    assert.equal("malformed address 'bad\\x01name\\n:': node name 'bad\\x01name\\n' may not contain '\\x01'", err)
+    _, err = g:msg(".:t", "frob\27[31m")
+    assert.matches("has no command 'frob\\x1b%[31m'", err)
+    _, err = g:mkpeer(string.rep("t", 5000), "a", "b")
+    assert.matches("^node type 't+'%.%.%. is longer than 31 characters$", err)
+    assert.truthy(#err < 120)
+    _, err = g:msg(".:t." .. string.rep("h", 300), "nodeinfo")
+    assert.truthy(#err < 200, err)
+    _, err = g:msg(string.rep("x", 500) .. ":", "nodeinfo")
+    assert.truthy(#err < 250, err)
+    -- a hook name returned by rcvdata: "out\0x" is not "out"
+    g:define("cut", { rcvdata = function() return "out\0x" end })
+    g:mkpeer("cut", "c", "in")
+    g:connect(".", "c", "back", "out")
+    local got = 0
+    g:on_data(function() got = got + 1 end)
+    g:send("c", "x")
+    assert.equal(0, got)
+    assert.equal(1, g:stats(".:c").drops.nopeer)
+  end)
+
   it("raises for misuse, naming the function and argument", function()
     -- (argument numbers count as the caller sees them: g:name(a, b))
     assert.error_matches(function() g:mkpeer(1) end, "bad argument #2 to 'mkpeer'")

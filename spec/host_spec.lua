@@ -102,3 +102,47 @@ print("lua too", #g:list())
     assert.matches("stdin:1: no node named 'nowhere'", out)
   end)
 end)
+
+describe("a handler that never returns", function()
+  -- Start the script, signal it after a second; its output and exit code.
+  -- (A background job of sh starts with SIGINT ignored: env puts it back;
+  -- timeout kills what does not end.)
+  local function signalled(script, sig)
+    local f = H.tmpfile(script, ".lua")
+    return H.run("timeout -s KILL 20 env --default-signal=INT " .. q(H.moongraph) ..
+      " " .. f .. " & t=$!; sleep 1; kill -" .. sig .. " $(pgrep -P $t); wait $t")
+  end
+  local SPIN = [[
+    local g = mg.engine { lua_steps = 0 }
+    g:define("spin", { rcvdata = function() while true do end end })
+    assert(g:mkpeer("spin", "x", "in"))
+  ]]
+
+  it("still hears SIGTERM and SIGINT, and the program says so", function()
+    -- with no budget (no hook until the signal) and a budget too big to end it
+    for _, steps in ipairs { "0", "1 << 40" } do for _, sig in ipairs { "TERM", "INT" } do
+      local out, code = signalled(SPIN:gsub("lua_steps = 0", "lua_steps = " .. steps) .. [[
+        io.stderr:write("spinning\n")
+        g:send("x", "p")
+        print("not reached")
+      ]], sig)
+      assert.matches("spinning", out)
+      assert.matches("SIG" .. sig .. ": a Lua handler was interrupted", out)
+      assert.not_matches("not reached", out)
+      assert.equal(sig == "TERM" and 143 or 130, code)
+    end end
+  end)
+
+  it("lets the script's own signal handler have the signal", function()
+    local out, code = signalled(SPIN .. [[
+      g:on_signal("TERM", function() print("on_signal TERM"); g:stop() end)
+      g:after(0, function() g:send("x", "p") end) -- from a timer: nested calls
+      g:run { ["until"] = "stopped" }
+      print("after run")
+      g:close()
+    ]], "TERM")
+    assert.equal(0, code)
+    assert.matches("timer: .*interrupted %(SIGTERM%)", out)
+    assert.matches("on_signal TERM\nafter run", out)
+  end)
+end)

@@ -234,3 +234,86 @@ describe("a Lua node type", function()
     w:close()
   end)
 end)
+
+describe("limits on Lua handlers", function()
+  -- "." -> runaway (a Lua node) -> "." again: what comes back got through
+  local function runaway(g, rcvdata)
+    g:define("runaway", { rcvdata = rcvdata })
+    assert(g:mkpeer("runaway", "r", "in"))
+    assert(g:connect(".", "r", "back", "out"))
+    local got = {}
+    g:on_data(function(hook, item) got[#got + 1] = item:bytes() end)
+    return got
+  end
+
+  it("stops a handler over its instruction budget; the engine goes on", function()
+    local g = H.engine { lua_steps = 100000 }
+    local got = runaway(g, function(node, item)
+      if item:bytes() == "loop" then while true do end end
+      if item:bytes() == "catch" then -- catching the error does not help
+        while true do pcall(function() while true do end end) end
+      end
+      return "out"
+    end)
+    local t0 = mg.monotime()
+    g:send("r", "loop")
+    g:send("r", "catch")
+    g:send("r", "fine")
+    g:run()
+    assert.truthy(mg.monotime() - t0 < 5)
+    assert.same({ "fine" }, got)
+    local st = g:stats(".:r")
+    assert.equal(2, st.drops.error)
+    assert.matches("node %[2%] %(runaway%) rcvdata: .*instruction budget exceeded", H.logs[1])
+    g:close()
+    assert.same({ 0, 0 }, { mg.pools() })
+  end)
+
+  it("stops a handler at the memory ceiling; the engine goes on", function()
+    local g = H.engine { lua_memory = 64 << 20 }
+    local keep = {}
+    local got = runaway(g, function(node, item)
+      if item:bytes() == "grow" then
+        local t = {}
+        for i = 1, math.huge do t[i] = string.rep("x", 1000) .. i end
+      end
+      if item:bytes() == "hoard" then -- kept past the call, up to the ceiling
+        for i = 1, math.huge do keep[#keep + 1] = string.rep("y", 1000) .. i end
+      end
+      return "out"
+    end)
+    g:send("r", "grow")
+    g:send("r", "fine")
+    g:send("r", "hoard")
+    assert.truthy(#keep > 1000)
+    -- the script itself is not bound by it, but what it holds counts
+    local mine = string.rep("z", 128 << 20)
+    assert.equal(128 << 20, #mine)
+    keep, mine = {}, nil
+    collectgarbage()
+    g:send("r", "fine again")
+    g:run()
+    assert.same({ "fine", "fine again" }, got)
+    assert.equal(2, g:stats(".:r").drops.error)
+    assert.matches("node %[2%] %(runaway%) rcvdata: memory ceiling reached", H.logs[1])
+    g:close()
+    assert.same({ 0, 0 }, { mg.pools() })
+  end)
+
+  it("takes lua_steps = 0 and lua_memory = 0 as no limit, and refuses bad values", function()
+    local g = H.engine { lua_steps = 0, lua_memory = 0 }
+    local got = runaway(g, function(node, item)
+      for i = 1, 3000000 do end -- well over a budget of 1000
+      return "out"
+    end)
+    g:send("r", "slow")
+    assert.same({ "slow" }, got)
+    g:close()
+    assert.error_matches(function() mg.engine { lua_steps = 10 } end,
+      "option 'lua_steps' must be 0 %(no limit%) or between 1000 and")
+    assert.error_matches(function() mg.engine { lua_memory = 1.5 } end,
+      "option 'lua_memory' must be an integer")
+    assert.error_matches(function() mg.engine { lua_memory = 1000 } end,
+      "option 'lua_memory' must be 0 %(no limit%) or between 1048576 and")
+  end)
+end)

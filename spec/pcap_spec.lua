@@ -336,3 +336,31 @@ describe("moongraph replay", function()
     assert.matches("cannot send on 'nosuchif0'", o)
   end)
 end)
+
+describe("the pools", function()
+  it("count nothing outstanding after close, with workers and nodes shut down mid-replay", function()
+    for round = 1, 3 do
+      local g = H.engine { workers = 2 }
+      -- src -> tee -> { bpf -> hole, hole }: C nodes, run by the workers
+      assert(g:mkpeer("tee", "x", "left"))
+      assert(g:name(".:x", "t"))
+      assert(g:mkpeer("t:", "pcap", "right2left", "out"))
+      assert(g:name("t:right2left", "src"))
+      assert(g:mkpeer("t:", "bpf", "left2right", "in"))
+      assert(g:name("t:left2right", "f"))
+      assert(g:mkpeer("f:", "hole", "match", "in"))
+      assert(g:mkpeer("t:", "hole", "right", "in"))
+      assert(g:rmhook(".", "x"))
+      assert(g:msg("f:", "setprogram", { thisHook = "in", expr = "udp", ifMatch = "match", ifNotMatch = "match" }))
+      assert(g:msg("src:", "open", { file = SAMPLE, loop = 1000 }))
+      assert(g:msg("src:", "start"))
+      -- nodes go while packets are in flight through the workers
+      g:after(0.01 * round, function() assert(g:shutdown("f:")) end)
+      g:after(0.02 * round, function() assert(g:shutdown("t:")) end)
+      g:run(0.1)
+      g:close()
+      local items, bufs = mg.pools()
+      assert.same({ 0, 0 }, { items, bufs }, "round " .. round)
+    end
+  end)
+end)

@@ -127,11 +127,11 @@ describe("mg.repl", function()
 end)
 
 describe("the REPL on a terminal", function()
-  local function drive(script)
+  local function drive(script, args)
     local sf = H.tmpfile(script)
     local hist = os.tmpname()
     local out, code = H.run("MOONGRAPH_HISTORY=" .. hist .. " " .. H.ptydrive .. " " .. sf ..
-      " -- " .. H.moongraph)
+      " -- " .. H.moongraph .. (args and " " .. args or ""))
     return out, code, hist
   end
 
@@ -185,6 +185,30 @@ exit 0
     assert.equal(0, code, out)
     assert.matches("interrupted!\r?\nstack traceback", out)
     assert.matches("mg> half a line%^C", out)
+  end)
+
+  it("Ctrl-C stops a handler that never returns, in a chunk and at the prompt", function()
+    local out, code = drive([[
+expect mg> 
+send g:define("spin", { rcvdata = function() while true do end end }); g:mkpeer("spin", "s", "in")\n
+expect mg> 
+send g:send("s", "in a chunk")\n
+sleep 300
+send \x03
+expect interrupted!
+expect mg> 
+send g:after(0.1, function() g:send("s", "at the prompt") end)\n
+sleep 500
+send \x03
+expect ^C
+expect mg> 
+send 6 * 7\n
+expect 42
+send \x04
+exit 0
+]], "-i -e 'g = mg.engine { lua_steps = 0 }'")
+    assert.equal(0, code, out)
+    assert.matches("rcvdata: interrupted %(SIGINT%).*interrupted!.*timer: interrupted %(SIGINT%)", out)
   end)
 
   it("keeps the engine running while the prompt waits", function()

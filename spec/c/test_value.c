@@ -116,10 +116,42 @@ static void t_ranges(void) {
   mg_value_free(m);
 }
 
+/* Error messages: a user's string quoted, cut and escaped; a message
+** made from the last one; one too long for the buffer. */
+static void t_messages(void) {
+  char q[MG_QUOTESIZ], big[10001];
+  CHECK(strcmp(mg_quote(q, "tee1"), "'tee1'") == 0);
+  CHECK(strcmp(mg_quote(q, "a\001b\n'c\\"), "'a\\x01b\\n\\'c\\\\'") == 0);
+  CHECK(strcmp(mg_quote(q, NULL), "''") == 0);
+  memset(big, 'n', 10000);
+  big[10000] = '\0';
+  mg_quote(q, big);
+  CHECK(strlen(q) == 64 + 5 && strcmp(q + 65, "'...") == 0);
+  memset(big, 1, 10000); /* every byte escaped: the worst case fits */
+  mg_quote(q, big);
+  CHECK(strlen(q) == 64 * 4 + 5);
+  /* "\xc3\xa9" (e acute) is not cut in two */
+  for (int i = 0; i < 100; i += 2) big[i] = (char)0xc3, big[i + 1] = (char)0xa9;
+  big[63] = 'x', big[64] = (char)0xc3, big[65] = (char)0xa9;
+  for (int i = 0; i < 63; i++) big[i] = 'a';
+  mg_quote(q, big);
+  CHECK(strcmp(q + 1 + 63, "x'...") == 0);
+
+  mg_error(-EINVAL, "first %d", 1);
+  mg_error(-EINVAL, "second: %s", mg_errmsg()); /* reads what it writes */
+  CHECK(strcmp(mg_errmsg(), "second: first 1") == 0);
+  memset(big, 'x', 10000);
+  big[10000] = '\0';
+  mg_error(-EINVAL, "long: %s", big);
+  size_t n = strlen(mg_errmsg());
+  CHECK(n == 511 && strcmp(mg_errmsg() + n - 3, "...") == 0);
+}
+
 int main(void) {
   RUN(t_scalars);
   RUN(t_ranges);
   RUN(t_trees);
   RUN(t_errors);
+  RUN(t_messages);
   CHECK_DONE();
 }
