@@ -59,12 +59,16 @@ static void tc_exit(void *unused) {
 
 static void tc_makekey(void) { pthread_key_create(&tc_key, tc_exit); }
 
+/* So that a finished thread returns its cache: one that only frees (a
+** worker ending items others made) fills a cache too. */
+static void tc_register(void) {
+  pthread_once(&tc_once, tc_makekey);
+  pthread_setspecific(tc_key, &tc_key);
+  tc_registered = true;
+}
+
 static void refill(pool_t *p, tcache_t *c) {
-  if (!tc_registered) { /* so a finished thread returns its cache */
-    pthread_once(&tc_once, tc_makekey);
-    pthread_setspecific(tc_key, &tc_key);
-    tc_registered = true;
-  }
+  if (!tc_registered) tc_register();
   pthread_mutex_lock(&p->mu);
   if (!p->free) {
     char *slab = mg_alloc(p->objsize * p->perslab);
@@ -101,6 +105,7 @@ static inline void *get(pool_t *p, tcache_t *c) {
 }
 
 static inline void put(pool_t *p, tcache_t *c, void *o) {
+  if (!tc_registered) tc_register();
   *(void **)o = c->head;
   c->head = o;
   if (++c->n > CACHE_MAX) give_back(p, c, CACHE_MOVE);
