@@ -4,8 +4,14 @@
 **   pcap out -- in bpf yes -- left tee right -- in pcapout
 **
 ** The input is written to a temporary file, which the pcap node opens and
-** reads to the end; pcapout writes to /dev/null.  A file the reader
-** refuses is fine; crashes, leaks and sanitizer reports are not.
+** reads to the end; pcapout writes to /dev/null, as pcapng (any link type)
+** for inputs of even size and as pcap for odd.  A file the reader refuses
+** is fine; crashes, leaks and sanitizer reports are not.
+**
+** pcap is written as Ethernet (linktype=1) for now: a link type libpcap
+** cannot save leaks its pcap_t in pcapout's out_start once per packet
+** (spec/fuzz/known/pcap/).  Drop linktype=1 and move that input to
+** spec/fuzz/regress/pcap/ once pcapout.c closes o->dead on failure.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
            mg_ctl_call_text(c, "bpf:", "setprogram",
                             "{ thisHook=\"in\" ifMatch=\"yes\" ifNotMatch=\"yes\" expr=\"udp\" }",
                             NULL) ||
-           mg_ctl_call_text(c, "sink:", "open", "{ file=\"/dev/null\" }", NULL);
+           mg_ctl_call_text(c, "sink:", "open",
+                            size & 1 ? "{ file=\"/dev/null\" format=\"pcap\" linktype=1 }"
+                                     : "{ file=\"/dev/null\" format=\"pcapng\" }",
+                            NULL);
   if (rc) {
     fprintf(stderr, "fuzz_pcap: cannot build the graph: %s\n", mg_errmsg());
     abort();
