@@ -26,22 +26,12 @@ static void quiet(void *arg, int level, const char *line) {
   (void)arg; (void)level; (void)line;
 }
 
-static char path[64];
-
-static void cleanup(void) {
-  if (*path) unlink(path);
-}
-
-/* The input as a file, the same one each time. */
-static void write_input(const uint8_t *data, size_t size) {
-  if (!*path) {
-    snprintf(path, sizeof path, "/tmp/mg-fuzz-pcap-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0) { perror("mkstemp"); abort(); }
-    close(fd);
-    atexit(cleanup);
-  }
-  FILE *f = fopen(path, "wb");
+/* The input as a file, gone again once the node has it open (libFuzzer
+** ends without running atexit handlers). */
+static void write_input(const uint8_t *data, size_t size, char *path) {
+  strcpy(path, "/tmp/mg-fuzz-pcap-XXXXXX");
+  int fd = mkstemp(path);
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
   if (!f || fwrite(data, 1, size, f) != size || fclose(f)) {
     perror(path);
     abort();
@@ -49,7 +39,8 @@ static void write_input(const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  write_input(data, size);
+  char path[32];
+  write_input(data, size, path);
   mg_engine_t *e = mg_engine_new(NULL);
   mg_builtin_register(e);
   mg_node_t *c = mg_ctl_new(e, "ctl");
@@ -72,8 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fprintf(stderr, "fuzz_pcap: cannot build the graph: %s\n", mg_errmsg());
     abort();
   }
-  if (mg_ctl_call_text(c, "src:", "open", open, NULL) == 0 &&
-      mg_ctl_call(c, "src:", "start", NULL, NULL) == 0)
+  int opened = mg_ctl_call_text(c, "src:", "open", open, NULL);
+  unlink(path);
+  if (opened == 0 && mg_ctl_call(c, "src:", "start", NULL, NULL) == 0)
     mg_engine_run(e, MG_RUN_IDLE, 0);
   mg_node_unref(c);
   mg_engine_free(e);
