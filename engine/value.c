@@ -439,10 +439,16 @@ static int parse_map(lexer_t *L, mg_value_t **out) {
     if (*L->p == '}') { L->p++; break; }
     char key[MG_NAMESIZ * 4];
     if (*L->p == '"') {
+      const char *s = L->p;
       mg_value_t *k;
       int rc = parse_string(L, &k);
       if (rc) { mg_value_free(m); return rc; }
-      snprintf(key, sizeof key, "%s", k->u.s.p);
+      /* keys are C strings of a bounded size: say so rather than cut */
+      const char *why = k->u.s.len >= sizeof key ? "a shorter key"
+                        : memchr(k->u.s.p, '\0', k->u.s.len) ? "a key without NUL"
+                        : NULL;
+      if (why) { mg_value_free(k); mg_value_free(m); L->p = s; return perr(L, why); }
+      memcpy(key, k->u.s.p, k->u.s.len + 1);
       mg_value_free(k);
     } else {
       const char *s = L->p;

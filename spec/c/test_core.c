@@ -640,6 +640,22 @@ static void t_callout_free_inflight(void) {
   teardown();
 }
 
+/* A thread that only frees (a worker ending items others made) gives its
+** cache back when it ends, as one that allocated does. */
+static void *put_items(void *arg) {
+  mg_item_t **its = arg;
+  for (int i = 0; i < 3; i++) mg__item_put(its[i]);
+  return NULL;
+}
+
+static void t_pool_freeing_thread(void) {
+  mg_item_t *its[3] = {mg__item_get(), mg__item_get(), mg__item_get()};
+  pthread_t t;
+  CHECK_EQ(pthread_create(&t, NULL, put_items, its), 0);
+  pthread_join(t, NULL);
+  check_pools_empty("a thread that only freed");
+}
+
 int main(void) {
   RUN(t_inline_when_free);
   RUN(t_queued_behind_writer);
@@ -661,5 +677,6 @@ int main(void) {
   RUN(t_writer_per_hop);
   RUN(t_fn_release);
   RUN(t_callout_free_inflight);
+  RUN(t_pool_freeing_thread);
   CHECK_DONE();
 }

@@ -86,6 +86,12 @@ static void t_errors(void) {
   bad("x\"0g\"", "hex byte pairs");
   bad("1 2", "end of text after the value");
   bad("99999999999999999999", "fits in 64 bits");
+  /* a quoted key is held to the bare key's limit, and has no NUL in it:
+  ** neither may be cut short without a word */
+  char longkey[200];
+  snprintf(longkey, sizeof longkey, "{ \"%0150d\"=1 }", 0);
+  bad(longkey, "a shorter key");
+  bad("{ \"a\\x00b\"=1 }", "a key without NUL");
   char deep[200];
   memset(deep, '[', 100);
   deep[100] = '\0';
