@@ -10,7 +10,7 @@
 **           minStableAge } (seconds); reset; getstats N, clrstats N,
 **           getclrstats N (N for linkN, -N for uplinkN); gettable ->
 **           { numHosts hosts=[ { addr linkNum hook age staleness } ] };
-**           setpersistent; move_host { addr hook }.
+**           setpersistent; movehost { addr hook }.
 ** A host seen on a second link before it is minStableAge seconds old means
 ** a loop: that link is muted for loopTimeout seconds and forgets its hosts.
 ** Ages count on the engine clock (a one-second callout), so under a
@@ -115,6 +115,29 @@ static host_t *host_put(bridge_t *b, const uint8_t *a, link_t *l) {
   b->nhosts++;
   rehash(b);
   return h;
+}
+
+static void host_sweep(bridge_t *b, link_t *l, bool stale);
+
+/* Host a is on link l now (heard there, or told by movehost).  A host that
+** moves sooner than minStableAge after its last move means a loop: l is
+** muted for loopTimeout seconds and forgets its hosts (-ELOOP). */
+static int host_learn(bridge_t *b, const uint8_t *a, link_t *l) {
+  host_t *h = host_get(b, a);
+  if (!h) return host_put(b, a, l) ? 0 : -ENOSPC;
+  if (h->link == l) return 0;
+  if (h->age >= b->min_stable) {
+    h->link = l;
+    h->age = 0;
+    return 0;
+  }
+  if (b->debug >= 2)
+    mg_log(mg_node_engine(b->node), MG_LOG_WARN, "bridge [%x]: loopback detected on %s",
+           mg_node_id(b->node), mg_hook_name(l->hook));
+  l->loop = b->loop_timeout;
+  l->st.loopDetects++;
+  host_sweep(b, l, false);
+  return -ELOOP;
 }
 
 /* Forget the hosts of link l (all of them: NULL), or the stale ones. */
@@ -240,23 +263,12 @@ static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
     else l->st.recvMulticast++;
   }
   host_t *h = host_get(b, src);
-  if (h) {
-    h->staleness = 0;
-    if (h->link != l) {
-      if (h->age < b->min_stable) { /* it jumped back too soon: a loop */
-        if (b->debug >= 2)
-          mg_log(mg_node_engine(n), MG_LOG_WARN, "bridge [%x]: loopback detected on %s",
-                 mg_node_id(n), mg_hook_name(in));
-        l->loop = b->loop_timeout;
-        l->st.loopDetects++;
-        host_sweep(b, l, false);
-        return drop(it, &l->st.loopDrops), 0;
-      }
-      h->link = l;
-      h->age = 0;
-    }
-  } else if (l->learn && !host_put(b, src, l))
-    l->st.memoryFailures++; /* still forwarded, just not learnt */
+  if (h) h->staleness = 0;
+  if (h ? h->link != l : l->learn) {
+    int rc = host_learn(b, src, l);
+    if (rc == -ELOOP) return drop(it, &l->st.loopDrops), 0;
+    if (rc) l->st.memoryFailures++; /* still forwarded, just not learnt */
+  }
   if (!cast) {
     if ((h = host_get(b, dst))) {
       if (h->link == l) {
@@ -355,27 +367,33 @@ static bool parse_addr(const char *s, uint8_t *a) {
   return true;
 }
 
-/* Put a host on a link by hand, as if heard there (FreeBSD's move_host). */
-static int move_host(mg_node_t *n, bridge_t *b, const mg_value_t *args) {
+/* Put a host on a link by hand, as if heard there (FreeBSD's movehost);
+** no hook, or "": the hook the message came in by. */
+static int movehost(mg_node_t *n, bridge_t *b, const mg_value_t *args,
+                    mg_hook_t *last) {
   const char *addr = NULL, *hook = NULL;
   uint8_t a[6];
   if (!args || args->type != MG_MAP)
-    return mg_error(-EINVAL, "move_host takes { addr=\"00:11:22:33:44:55\" hook=\"link0\" }");
+    return mg_error(-EINVAL, "movehost takes { addr=\"00:11:22:33:44:55\" hook=\"link0\" }");
   for (uint32_t i = 0; i < args->u.m.n; i++)
     if (strcmp(args->u.m.kv[i].key, "addr") && strcmp(args->u.m.kv[i].key, "hook"))
-      return mg_error(-EINVAL, "move_host: unknown field '%s'", args->u.m.kv[i].key);
+      return mg_error(-EINVAL, "movehost: unknown field '%s'", args->u.m.kv[i].key);
   if (!mg_map_str(args, "addr", &addr) || !mg_map_str(args, "hook", &hook))
     return -EINVAL;
   if (!addr || !parse_addr(addr, a) || (a[0] & 1))
-    return mg_error(-EINVAL, "move_host: addr must be a unicast Ethernet address "
+    return mg_error(-EINVAL, "movehost: addr must be a unicast Ethernet address "
                              "like \"00:11:22:33:44:55\"");
-  mg_hook_t *h = hook ? mg_node_hook(n, hook) : NULL;
-  if (!h) return mg_error(-ENOENT, "move_host: bridge has no hook '%s'", hook ? hook : "");
-  host_t *host = host_get(b, a);
-  if (!host && !(host = host_put(b, a, NULL)))
-    return mg_error(-ENOSPC, "move_host: the host table is full");
-  host->link = mg_hook_priv(h);
-  host->age = host->staleness = 0;
+  mg_hook_t *h = hook && *hook ? mg_node_hook(n, hook) : last;
+  if (!h && hook && *hook)
+    return mg_error(-ENOENT, "movehost: bridge has no hook '%s'", hook);
+  if (!h)
+    return mg_error(-ENOENT, "movehost: no hook given, and the message came by none");
+  int rc = host_learn(b, a, mg_hook_priv(h));
+  if (rc == -ELOOP)
+    return mg_error(rc, "movehost: %s moved again within minStableAge: a loop, %s muted",
+                    addr, mg_hook_name(h));
+  if (rc) return mg_error(rc, "movehost: the host table is full");
+  host_get(b, a)->staleness = 0;
   return 0;
 }
 
@@ -401,7 +419,6 @@ static mg_value_t *gettable(bridge_t *b) {
 
 static int br_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
                      mg_value_t **reply) {
-  (void)last;
   bridge_t *b = mg_node_priv(n);
   link_t *l;
   int rc;
@@ -440,7 +457,7 @@ static int br_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
     b->persistent = true;
     return 0;
   case BR_MOVE_HOST:
-    return move_host(n, b, m->args);
+    return movehost(n, b, m->args, last);
   }
   return mg_error(-EINVAL, "bridge: unknown command '%s'", m->cmdstr);
 }
@@ -497,8 +514,8 @@ static const mg_cmd_t br_cmds[] = {
    "{ numHosts hosts=[ { addr linkNum hook age staleness } ] }"},
   {"setpersistent", BR_SETPERSISTENT, 0, "",
    "do not shut down when the last hook goes"},
-  {"move_host", BR_MOVE_HOST, 0, "{ addr=\"00:11:22:33:44:55\" hook=\"link0\" }",
-   "put a host on a link, as if heard there"},
+  {"movehost", BR_MOVE_HOST, 0, "{ addr=\"00:11:22:33:44:55\" hook=\"link0\" }",
+   "put a host on a link, as if heard there (no hook: the one the message came by)"},
   {NULL, 0, 0, NULL, NULL}};
 
 const mg_type_t mg_type_bridge = {
