@@ -240,9 +240,10 @@ static void xmit(link_t *l, uint32_t len, int cast) {
   else if (cast == 2) l->st.xmitBroadcasts++;
 }
 
-static void drop(mg_item_t *it, uint64_t *counter) {
+static int drop(mg_item_t *it, uint64_t *counter) {
   (*counter)++;
   mg_drop(it, MG_DROP_POLICY);
+  return 0;
 }
 
 static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
@@ -251,9 +252,9 @@ static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
   link_t *l = mg_hook_priv(in);
   const mg_buf_t *buf = mg_item_buf(it);
   const uint8_t *dst = buf->data, *src = buf->data + 6;
-  if (buf->len < 14) return drop(it, &l->st.recvRunts), 0;
-  if (src[0] & 1) return drop(it, &l->st.recvInvalid), 0;
-  if (l->loop) return drop(it, &l->st.loopDrops), 0;
+  if (buf->len < 14) return drop(it, &l->st.recvRunts);
+  if (src[0] & 1) return drop(it, &l->st.recvInvalid);
+  if (l->loop) return drop(it, &l->st.loopDrops);
   l->st.recvPackets++;
   l->st.recvOctets += buf->len;
   int cast = 0; /* 1 multicast, 2 broadcast */
@@ -266,7 +267,7 @@ static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
   if (h) h->staleness = 0;
   if (h ? h->link != l : l->learn) {
     int rc = host_learn(b, src, l);
-    if (rc == -ELOOP) return drop(it, &l->st.loopDrops), 0;
+    if (rc == -ELOOP) return drop(it, &l->st.loopDrops);
     if (rc) l->st.memoryFailures++; /* still forwarded, just not learnt */
   }
   if (!cast) {
