@@ -123,3 +123,29 @@ describe("the etf, split and vlan examples", function()
     os.remove(file("other"))
   end)
 end)
+
+describe("the bridge example", function()
+  it("floods only what it cannot place yet: tcpdump reads the far side", function()
+    local out = os.tmpname() .. ".pcap"
+    local text, code = H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/bridge.lua") .. " " ..
+      q(H.root .. "/pcaps/sample.pcap") .. " " .. q(out))
+    assert.equal(0, code, text)
+    assert.matches("8 hosts learnt:", text)
+    assert.matches("02:00:ff:ff:ff:ff on link2", text)
+    assert.matches("link0: received 300 %(8 to unknown hosts%), sent 1", text)
+    assert.matches("the station got 38 frames", text)
+    local dump
+    dump, code = H.run("tcpdump -r " .. q(out) .. " -e -nn -vv 2>/dev/null")
+    assert.equal(0, code, dump)
+    local n, flooded = 0, 0
+    for line in dump:gmatch("[^\n]+") do
+      if line:match("^%d") then
+        n = n + 1
+        if line:match("02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype ") then flooded = flooded + 1 end
+      end
+    end
+    assert.same({ 9, 8 }, { n, flooded }) -- and the station's own broadcast
+    assert.matches("02:00:ff:ff:ff:ff > ff:ff:ff:ff:ff:ff, ethertype ARP %(0x0806%), length 42: .*Request who%-has 10.0.0.99 tell 10.0.0.99", dump)
+    os.remove(out)
+  end)
+end)
