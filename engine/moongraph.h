@@ -121,6 +121,10 @@ mg_value_t *mg_map_get(const mg_value_t *m, const char *k);
 ** error (returns false and sets the message). */
 bool mg_map_str(const mg_value_t *m, const char *k, const char **out);
 bool mg_map_int(const mg_value_t *m, const char *k, int64_t *out);
+/* The arguments of command cmd are a map whose keys are all in known (a
+** NULL-ended list); else an error naming the field and the form. */
+int mg_map_only(const mg_value_t *m, const char *cmd,
+                const char *const *known, const char *form);
 /* Bounds for every number a user names: x within [min, max], or -EINVAL
 ** with "name: must be a number from min to max, got x" (NaN and the
 ** infinities are never within).  mg_map_num does the same for a field

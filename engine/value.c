@@ -515,3 +515,16 @@ int mg_value_parse(const char *text, mg_value_t **out) {
   return 0;
 }
 /* }====================================================== */
+
+int mg_map_only(const mg_value_t *m, const char *cmd,
+                const char *const *known, const char *form) {
+  if (!m || m->type != MG_MAP) return mg_error(-EINVAL, "%s takes %s", cmd, form);
+  for (uint32_t i = 0; i < m->u.m.n; i++) {
+    const char *k = m->u.m.kv[i].key;
+    int j = 0;
+    while (known[j] && strcmp(known[j], k)) j++;
+    if (!known[j])
+      return mg_error(-EINVAL, "%s: unknown field '%s' (it takes %s)", cmd, k, form);
+  }
+  return 0;
+}

@@ -93,26 +93,12 @@ static int etf_rcvdata(mg_hook_t *h, mg_item_t *it) {
   return send_or_drop(e->downstream, it);
 }
 
-/* Refuse any field not in known (a NULL-ended list), naming it. */
-static int only_fields(const char *cmd, const mg_value_t *a,
-                       const char *const *known, const char *form) {
-  if (!a || a->type != MG_MAP) return mg_error(-EINVAL, "%s takes %s", cmd, form);
-  for (uint32_t i = 0; i < a->u.m.n; i++) {
-    const char *k = a->u.m.kv[i].key;
-    int j = 0;
-    while (known[j] && strcmp(known[j], k)) j++;
-    if (!known[j])
-      return mg_error(-EINVAL, "%s: unknown field '%s' (it takes %s)", cmd, k, form);
-  }
-  return 0;
-}
-
 static int setfilter(mg_node_t *n, etf_t *e, const mg_value_t *a) {
   static const char *const known[] = {"matchhook", "ethertype", NULL};
   const char *form = "{ matchhook=\"name\" ethertype=0x800 }";
   const char *name = NULL;
   int64_t type = -1;
-  int rc = only_fields("setfilter", a, known, form);
+  int rc = mg_map_only(a, "setfilter", known, form);
   if (rc) return rc;
   if (!mg_map_str(a, "matchhook", &name) || !mg_map_int(a, "ethertype", &type))
     return -EINVAL;

@@ -143,20 +143,6 @@ static int vlan_rcvdata(mg_hook_t *h, mg_item_t *it) {
   return mg_forward(v->downstream, it);
 }
 
-/* Refuse any field not in known (a NULL-ended list), naming it. */
-static int only_fields(const char *cmd, const mg_value_t *a,
-                       const char *const *known, const char *form) {
-  if (!a || a->type != MG_MAP) return mg_error(-EINVAL, "%s takes %s", cmd, form);
-  for (uint32_t i = 0; i < a->u.m.n; i++) {
-    const char *k = a->u.m.kv[i].key;
-    int j = 0;
-    while (known[j] && strcmp(known[j], k)) j++;
-    if (!known[j])
-      return mg_error(-EINVAL, "%s: unknown field '%s' (it takes %s)", cmd, k, form);
-  }
-  return 0;
-}
-
 /* An integer field or argument in [lo, hi], named in the error. */
 static int ranged(const char *name, const mg_value_t *x, int64_t lo, int64_t hi,
                   int64_t *out) {
@@ -176,7 +162,7 @@ static int addfilter(mg_node_t *n, vlan_t *v, const mg_value_t *a) {
   const char *form = "{ hook=\"v10\" vid=10 pcp=0 cfi=0 }";
   const char *name = NULL;
   int64_t vlan = 0, vid = 0, pcp = 0, cfi = 0;
-  int rc = only_fields("addfilter", a, known, form);
+  int rc = mg_map_only(a, "addfilter", known, form);
   if (rc || (rc = ranged("vlan", mg_map_get(a, "vlan"), 0, NVID - 1, &vlan)) ||
       (rc = ranged("vid", mg_map_get(a, "vid"), 0, NVID - 1, &vid)) ||
       (rc = ranged("pcp", mg_map_get(a, "pcp"), 0, 7, &pcp)) ||
