@@ -196,8 +196,10 @@ int lmg_guard_call(lmg_engine_t *g, int nargs, int nres, int msgh) {
     gd->limit = g->lua_memory;
     gd->stop = GO;
     gd->hit = false;
-    atomic_fetch_add(&busy, 1);
-    atomic_store(&busy_T, T);
+    /* a handler call is the hot path: one locked operation in, one out;
+    ** the signal handler that reads busy_T copes with a stale one */
+    atomic_fetch_add_explicit(&busy, 1, memory_order_acq_rel);
+    atomic_store_explicit(&busy_T, T, memory_order_release);
     /* Any hook makes Lua 5.4 trace every instruction (about twice as
     ** slow in a tight loop): with no budget there is none until a signal
     ** sets one. */
@@ -214,10 +216,12 @@ int lmg_guard_call(lmg_engine_t *g, int nargs, int nres, int msgh) {
                     (lua_Integer)gd->limit);
   }
   if (--gd->depth == 0) {
-    atomic_store(&busy_T, NULL); /* before the hook goes: none comes back */
-    atomic_fetch_sub(&busy, 1);
+    /* busy_T goes before the hook: none comes back */
+    atomic_store_explicit(&busy_T, NULL, memory_order_release);
+    atomic_fetch_sub_explicit(&busy, 1, memory_order_acq_rel);
     lua_sethook(T, NULL, 0, 0);
-    int sig = atomic_exchange(&pending, 0);
+    int sig = atomic_load_explicit(&pending, memory_order_acquire)
+                  ? atomic_exchange(&pending, 0) : 0;
     if (sig & DIE) { /* nobody else takes it: what it would have done */
       sig &= ~DIE;
       fprintf(stderr, "moongraph: %s: a Lua handler was interrupted; quitting\n",
