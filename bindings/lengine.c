@@ -129,15 +129,10 @@ bool lmg_push_engine(lua_State *L, lmg_engine_t *g) {
 
 bool lmg_call(lmg_engine_t *g, lmg_node_t *who, int nargs, int nres,
               const char *what) {
-  lua_State *T = g->T;
-  int base = lua_gettop(T) - nargs;
-  lua_pushcfunction(T, lmg_msgh);
-  lua_insert(T, base);
-  int rc = lmg_guard_call(g, nargs, nres, base);
-  lua_remove(T, base);
-  if (rc != LUA_OK) {
-    lmg_log_error(g, who, what, lua_tostring(T, -1));
-    lua_pop(T, 1);
+  const char *err = lmg_pcall(g, nargs, nres);
+  if (err) {
+    lmg_log_error(g, who, what, err);
+    lua_pop(g->T, 1);
     return false;
   }
   return true;

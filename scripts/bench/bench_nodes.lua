@@ -43,19 +43,8 @@ if dir == "--one" then
   return
 end
 
-local function fresh(kind, path)
-  local out = sh(string.format("'%s' '%s' --one %s '%s'", host, self, kind, path))
-  local n, secs = out:match("packets (%d+) seconds ([%d.]+)")
-  return tonumber(n), tonumber(secs)
-end
-
 local function best(kind, path)
-  local n, b
-  for _ = 1, 5 do
-    local k, s = fresh(kind, path)
-    if not b or s < b then n, b = k, s end
-  end
-  return n, b
+  return B.best(5, function() return B.fresh(host, self, kind, path) end)
 end
 
 local size = quick and 200000 or 1000000

@@ -78,20 +78,8 @@ if raw_prog == "--one" then
   return
 end
 
-local function fresh(kind, path)
-  local out = sh(string.format("'%s' '%s' --one %s '%s'", host, self, kind, path))
-  local n, secs = out:match("packets (%d+) seconds ([%d.]+)")
-  return tonumber(n), tonumber(secs)
-end
-
-local function best(runs, f)
-  local n, b
-  for _ = 1, runs do
-    local k, s = f()
-    if not b or s < b then n, b = k, s end
-  end
-  return n, b
-end
+local function fresh(kind, path) return B.fresh(host, self, kind, path) end
+local best = B.best
 
 local sizes = quick and { 1000000 } or { 1000000, 10000000 }
 for _, size in ipairs(sizes) do

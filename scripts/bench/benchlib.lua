@@ -25,4 +25,22 @@ function B.capture(here, dir, n)
   return path
 end
 
+-- "packets N seconds S" from a fresh process: host running script --one
+-- kind path (a fresh heap and cache for every run)
+function B.fresh(host, script, kind, path)
+  local out = B.sh(string.format("'%s' '%s' --one %s '%s'", host, script, kind, path))
+  local n, secs = out:match("packets (%d+) seconds ([%d.]+)")
+  return tonumber(n), tonumber(secs)
+end
+
+-- the fastest of runs calls of f, which returns packets, seconds
+function B.best(runs, f)
+  local n, b
+  for _ = 1, runs do
+    local k, s = f()
+    if not b or s < b then n, b = k, s end
+  end
+  return n, b
+end
+
 return B
