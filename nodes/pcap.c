@@ -5,8 +5,8 @@
 ** MESSAGES  open { file="x.pcap"|"-" | iface="eth0", filter="udp", snaplen=N,
 **                  promisc=true, speed="top"|"original", multiplier=X,
 **                  pps=N, mbps=M, loop=N, loopdelay=S, count=N,
-**                  duration=S, burst=N, bufsize=BYTES }
-**             -> { linktype linkname snaplen precision }
+**                  duration=S, burst=N, bufsize=BYTES, reader="block" }
+**             -> { linktype linkname snaplen precision reader }
 **           start, stop, close; getstats -> { packets bytes drops ifdrops
 **           loops running done error deviation={ n mean_ns max_ns } };
 **           clrstats.  Every number has a range (mg_map_num); the reply's
@@ -14,6 +14,9 @@
 **           is read exactly once: its head, read to learn its precision, is
 **           served to libpcap again.  A read that stops early (a file cut
 **           short, corrupt) is logged and kept in getstats' error.
+**           reader="libpcap" reads every record with libpcap; by default
+**           a classic pcap file in this machine's byte order is walked in
+**           1 MiB blocks (pcapfile.c), and the reply says which was used.
 **
 ** A file is read in bursts: each burst is a function item the node sends
 ** itself, a continuation rather than a thread.  Packets are lent to the
@@ -36,6 +39,7 @@
 #include <uv.h>
 
 #include "builtin.h"
+#include "pcapfile.h"
 
 enum { SPEED_TOP, SPEED_ORIGINAL, SPEED_PPS, SPEED_MBPS };
 enum { PCAP_OPEN = 1, PCAP_START, PCAP_STOP, PCAP_CLOSE, PCAP_GETSTATS,
@@ -46,9 +50,13 @@ typedef struct src {
   mg_hook_t *out;
   pcap_t *p;
   FILE *fp;
+  mg_pcapfile_t *pf;      /* a classic pcap file walked in large blocks */
+  struct bpf_program prog; /* the filter, run by pf */
+  bool has_prog;
   char *file, *iface, *filter;
   bool live, running, done, nsec, held, promisc;
   bool stream;            /* a pipe or FIFO: read once, no seeking */
+  bool by_libpcap;        /* asked to: every record read by libpcap */
   int scale;              /* ns in a unit of libpcap's tv_usec: 1 or 1000 */
   int64_t hsnap;          /* the snaplen a pcap file's header says */
   long fsize;
@@ -138,6 +146,9 @@ static void src_close(src_t *s) {
   if (s->p) pcap_close(s->p); /* closes s->fp too */
   s->p = NULL;
   s->fp = NULL;
+  s->pf = NULL; /* freed with its stream */
+  if (s->has_prog) pcap_freecode(&s->prog);
+  s->has_prog = false;
   s->pending = false;
 }
 
@@ -147,9 +158,16 @@ static int apply_filter(src_t *s) {
   if (pcap_compile(s->p, &prog, s->filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
     return mg_error(-EINVAL, "bad filter '%s': %s", s->filter, pcap_geterr(s->p));
   int rc = pcap_setfilter(s->p, &prog);
-  pcap_freecode(&prog);
-  if (rc < 0)
+  if (rc < 0) {
+    pcap_freecode(&prog);
     return mg_error(-EINVAL, "cannot set filter '%s': %s", s->filter, pcap_geterr(s->p));
+  }
+  if (s->pf) { /* libpcap filters the records it reads, pf the rest */
+    s->prog = prog;
+    s->has_prog = true;
+    mg_pcapfile_bind(s->pf, s->p, &s->prog);
+  } else
+    pcap_freecode(&prog);
   return 0;
 }
 
@@ -212,7 +230,14 @@ static int open_file(src_t *s) {
     s->hsnap = big ? (int64_t)((uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3])
                        : (int64_t)((uint32_t)q[0] | q[1] << 8 | q[2] << 16 | (uint32_t)q[3] << 24);
   }
-  if (s->stream) {
+  if (!ng && !s->by_libpcap && (s->pf = mg_pcapfile_new(fp, pk->head, pk->n))) {
+    free(pk); /* its head is the reader's now */
+    s->fp = mg_pcapfile_stream(s->pf);
+    if (!s->fp) {
+      s->pf = NULL;
+      return mg_error(-ENOMEM, "cannot read '%s': %s", NAME(s), strerror(errno));
+    }
+  } else if (s->stream) {
     s->fp = fopencookie(pk, "rb", (cookie_io_functions_t){.read = peek_read,
                                                          .close = peek_close});
     if (!s->fp) {
@@ -230,8 +255,10 @@ static int open_file(src_t *s) {
   if (!s->p) {
     fclose(s->fp);
     s->fp = NULL;
+    s->pf = NULL;
     return mg_error(-EINVAL, "cannot read '%s': %s", NAME(s), s->err);
   }
+  if (s->pf) mg_pcapfile_bind(s->pf, s->p, NULL);
   return apply_filter(s);
 }
 
@@ -319,6 +346,12 @@ static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) 
 
 static void dispatch_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *d) {
   emit((src_t *)arg, h, d);
+}
+
+/* The next packet of a file, as pcap_next_ex. */
+static inline int next(src_t *s) {
+  return s->pf ? mg_pcapfile_next(s->pf, &s->hdr, &s->data)
+               : pcap_next_ex(s->p, &s->hdr, &s->data);
 }
 
 static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b);
@@ -415,14 +448,20 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
     return 0;
   }
   if (s->speed == SPEED_TOP && !s->count) {
-    int got = pcap_dispatch(s->p, (int)s->burst, dispatch_cb, (u_char *)s);
-    if (got == 0 || got == PCAP_ERROR_BREAK) end_of_loop(s);
-    else if (got < 0)
-      read_failed(s, pcap_geterr(s->p));
-    else if (s->duration && limits_reached(s))
-      finish(s);
-    else
-      again(s, 0);
+    for (uint32_t i = 0; i < s->burst; i++) {
+      int rc = next(s);
+      if (rc == PCAP_ERROR_BREAK) {
+        end_of_loop(s);
+        return 0;
+      }
+      if (rc < 0) {
+        read_failed(s, pcap_geterr(s->p));
+        return 0;
+      }
+      emit(s, s->hdr, s->data);
+    }
+    if (s->duration && limits_reached(s)) finish(s);
+    else again(s, 0);
     return 0;
   }
   for (uint32_t i = 0; i < s->burst; i++) {
@@ -431,7 +470,7 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
       return 0;
     }
     if (!s->pending) {
-      int rc = pcap_next_ex(s->p, &s->hdr, &s->data);
+      int rc = next(s);
       if (rc == PCAP_ERROR_BREAK) {
         end_of_loop(s);
         return 0;
@@ -478,10 +517,13 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   if (!a || a->type != MG_MAP)
     return mg_error(-EINVAL, "open takes { file=\"x.pcap\" } or { iface=\"eth0\" }");
-  const char *file = NULL, *iface = NULL, *filter = NULL, *speed = NULL;
+  const char *file = NULL, *iface = NULL, *filter = NULL, *speed = NULL, *reader = NULL;
   if (!mg_map_str(a, "file", &file) || !mg_map_str(a, "iface", &iface) ||
-      !mg_map_str(a, "filter", &filter) || !mg_map_str(a, "speed", &speed))
+      !mg_map_str(a, "filter", &filter) || !mg_map_str(a, "speed", &speed) ||
+      !mg_map_str(a, "reader", &reader))
     return -EINVAL;
+  if (reader && strcmp(reader, "libpcap") && strcmp(reader, "block"))
+    return mg_error(-EINVAL, "open: reader is \"block\" or \"libpcap\", not \"%s\"", reader);
   if (!file == !iface)
     return mg_error(-EINVAL, "open takes either a file or an iface");
   mg_value_t *pv = mg_map_get(a, "promisc");
@@ -525,6 +567,7 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   s->iface = iface ? mg_strdup(iface) : NULL;
   s->filter = filter ? mg_strdup(filter) : NULL;
   s->live = iface != NULL;
+  s->by_libpcap = reader && !strcmp(reader, "libpcap");
   s->snaplen = (int)snaplen;
   s->bufsize = (int)bufsize;
   s->speed = sp;
@@ -559,6 +602,7 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   /* the file's own word, which libpcap may have changed (0, or huge) */
   mg_map_set(r, "snaplen", mg_int(!s->live && s->hsnap >= 0 ? s->hsnap : s->snaplen));
   mg_map_set(r, "precision", mg_str(s->nsec ? "nano" : "micro"));
+  if (!s->live) mg_map_set(r, "reader", mg_str(s->pf ? "block" : "libpcap"));
   *reply = r;
   return 0;
 }
@@ -606,7 +650,7 @@ static mg_value_t *src_stats(src_t *s) {
   /* how far through the file, for progress bars */
   double progress = 0;
   if (!s->live && s->fp && s->fsize > 0) {
-    long pos = ftell(s->fp);
+    long pos = s->pf ? mg_pcapfile_tell(s->pf) : ftell(s->fp);
     if (pos > 0) progress = (double)pos / (double)s->fsize;
     if (progress > 1) progress = 1;
   }

@@ -98,6 +98,53 @@ describe("the tcpdump corpus", function()
     assert.same({}, bad)
   end)
 
+  it("gives the same records through its block reader as through libpcap, filtered or not", function()
+    local bad, blocks = {}, 0
+    local function copy(file, reader, filter)
+      local out = os.tmpname() .. (file:match("%.pcapng$") and ".pcapng" or ".pcap")
+      local g = assert(mg.engine())
+      g:on_log(function() end)
+      assert(g:mkpeer("pcapout", "x", "ctl"))
+      assert(g:name(".:x", "sink"))
+      assert(g:mkpeer("sink:", "pcap", "in", "out"))
+      assert(g:rmhook(".", "x"))
+      local info, err = g:msg("sink:in", "open", { file = file, reader = reader, filter = filter })
+      local st
+      if info then
+        assert(g:msg("sink:", "open", { file = out, snaplen = info.snaplen,
+          linktype = info.linktype, precision = info.precision }))
+        assert(g:msg("sink:in", "start"))
+        g:run()
+        st = g:msg("sink:in", "getstats")
+      end
+      g:close()
+      local f = io.open(out, "rb")
+      local bytes = f and f:read("a") or ""
+      if f then f:close() end
+      os.remove(out)
+      return info, err, st, bytes
+    end
+    for _, file in ipairs(files) do
+      for _, filter in ipairs { false, "udp or arp" } do
+        local i1, e1, s1, b1 = copy(file, "libpcap", filter or nil)
+        local i2, e2, s2, b2 = copy(file, nil, filter or nil)
+        local what = file .. (filter and " (filtered)" or "")
+        if not filter and i2 and i2.reader == "block" then blocks = blocks + 1 end
+        if (i1 == nil) ~= (i2 == nil) or e1 ~= e2 then
+          bad[#bad + 1] = what .. ": opened differently: " .. tostring(e1) .. " / " .. tostring(e2)
+        elseif i1 and (s1.packets ~= s2.packets or s1.bytes ~= s2.bytes or
+                       s1.error ~= s2.error or b1 ~= b2) then
+          bad[#bad + 1] = string.format("%s: libpcap %d packets %d bytes (%s), blocks %d packets %d bytes (%s)%s",
+            what, s1.packets, s1.bytes, tostring(s1.error), s2.packets, s2.bytes,
+            tostring(s2.error), b1 ~= b2 and ", files differ" or "")
+        end
+      end
+    end
+    print(string.format("\n    corpus: %d files walked in blocks, %d differ from libpcap", blocks, #bad))
+    assert.truthy(blocks > #files / 2, blocks .. " files in blocks")
+    assert.same({}, bad)
+  end)
+
   it("filters as tcpdump does: ip, ip6, udp, tcp port 80, vlan, arp or icmp, not ip", function()
     local exprs = { "ip", "ip6", "udp", "tcp port 80", "vlan", "arp or icmp", "not ip" }
     local bad, compared, refused = {}, 0, 0

@@ -28,7 +28,8 @@ end
 describe("the pcap source", function()
   it("reads a file and says what it holds", function()
     local g, info = source(SAMPLE)
-    assert.same({ linktype = 1, linkname = "EN10MB", snaplen = 262144, precision = "micro" }, info)
+    assert.same({ linktype = 1, linkname = "EN10MB", snaplen = 262144, precision = "micro",
+      reader = "block" }, info)
     assert.is_true(g:msg("src:", "start"))
     g:run()
     local s = g:msg("src:", "getstats")

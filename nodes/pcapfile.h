@@ -1,0 +1,35 @@
+/*
+** pcapfile.h -- classic pcap files read at the speed of the page cache.
+**
+** libpcap reads a record with two freads and a copy into its own buffer;
+** a file in this machine's byte order is read here in large blocks and
+** each record handed out where it lies.  libpcap stays the reader of
+** record: it opens the file through the stream this gives it, and reads
+** every record that is not plain (longer than the snaplen, cut short by
+** the end, in a file of another version) from the same place, so that
+** every packet, length, timestamp and error is the one libpcap gives.
+*/
+#ifndef MG_PCAPFILE_H
+#define MG_PCAPFILE_H
+
+#include <pcap/pcap.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct mg_pcapfile mg_pcapfile_t;
+
+/* Take fp, of which head[0..n) has been read, if it is a classic pcap
+** file that can be walked here; NULL leaves fp to the caller. */
+mg_pcapfile_t *mg_pcapfile_new(FILE *fp, const uint8_t *head, size_t n);
+/* The stream to open libpcap on; closing it (pcap_close) closes fp and
+** frees the reader.  NULL: out of memory, and the reader is freed. */
+FILE *mg_pcapfile_stream(mg_pcapfile_t *f);
+/* libpcap's handle on the stream, and the filter to run (or NULL). */
+void mg_pcapfile_bind(mg_pcapfile_t *f, pcap_t *p, const struct bpf_program *filter);
+/* As pcap_next_ex: 1 a packet (good until the next call), PCAP_ERROR_BREAK
+** at the end, PCAP_ERROR with pcap_geterr set. */
+int mg_pcapfile_next(mg_pcapfile_t *f, struct pcap_pkthdr **h, const u_char **d);
+/* Bytes of the file consumed so far. */
+long mg_pcapfile_tell(const mg_pcapfile_t *f);
+
+#endif
