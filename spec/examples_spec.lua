@@ -149,3 +149,67 @@ describe("the bridge example", function()
     os.remove(out)
   end)
 end)
+
+describe("the wan and police examples", function()
+  local function example(name, ...)
+    local args = {}
+    for i, a in ipairs { ... } do args[i] = q(a) end
+    return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/" .. name) .. " " ..
+      table.concat(args, " "))
+  end
+  local function dump(file, flags, expr)
+    return (H.run("tcpdump -r " .. q(file) .. " " .. flags .. " " .. (expr and q(expr) or "") .. " 2>/dev/null"))
+  end
+  local function lines(s) return select(2, s:gsub("\n", "")) end
+  local SAMPLE = H.root .. "/pcaps/sample.pcap"
+
+  it("wan.lua sends a capture across a 10 Mbit/s, 40 ms, 0.1 % loss link, the same every run", function()
+    local a, b = os.tmpname() .. ".pcap", os.tmpname() .. ".pcap"
+    local out, code = example("wan.lua", SAMPLE, a)
+    assert.equal(0, code, out)
+    assert.matches("link: 10000000 bit/s, 40000 us, 24 bytes of overhead, loss 0.001 each way", out)
+    local arrived, lost = out:match("(%d+) frames %(%d+ bytes%) arrived, (%d+) lost, 0 dropped by the queue")
+    assert.equal(300, tonumber(arrived) + tonumber(lost))
+    assert.equal(tonumber(arrived), lines(dump(a, "-nn")))
+    -- the first frame: 73 bytes + 24 at 10 Mbit/s (77.6 us), then 40 ms
+    assert.matches("^1700000000%.040077600 IP 10%.0%.0%.1%.30000 > 10%.0%.0%.53%.53",
+      dump(a, "-tt -nn --time-stamp-precision=nano"))
+    local out2 = example("wan.lua", SAMPLE, b)
+    assert.equal(out:gsub(a:gsub("%p", "%%%0"), b), out2)
+    assert.equal(H.slurp(a), H.slurp(b))
+    out, code = example("wan.lua", "/nonexistent.pcap", a)
+    assert.equal(1, code)
+    assert.matches("wan: cannot open '/nonexistent.pcap'", out)
+    out, code = example("wan.lua")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+    os.remove(a)
+    os.remove(b)
+  end)
+
+  it("police.lua passes green, marks yellow AF12 and drops red", function()
+    local f = os.tmpname() .. ".pcap"
+    local out, code = example("police.lua", SAMPLE, f)
+    assert.equal(0, code, out)
+    local green, yellow, notip, red =
+      out:match("green (%d+), yellow (%d+) %(marked, but (%d+) not IP%), red (%d+) %(dropped%)")
+    green, yellow, notip, red = tonumber(green), tonumber(yellow), tonumber(notip), tonumber(red)
+    assert.equal(300, green + yellow + red)
+    assert.is_true(green > 0 and yellow > 0 and red > 0)
+    assert.matches(string.format("%d frames passed", green + yellow), out)
+    assert.equal(green + yellow, lines(dump(f, "-nn")))
+    local af12 = "(ip and ip[1] & 0xfc == 48) or (ip6 and ip6[0:2] & 0x0fc0 == 0x0300)"
+    -- "vlan" moves the offsets of what follows it: last
+    assert.equal(yellow - notip, lines(dump(f, "-nn", af12 .. " or (vlan and (" .. af12 .. "))")))
+    out, code = example("police.lua", SAMPLE, f, "lots")
+    assert.equal(1, code)
+    assert.matches("police: not a whole number: 'lots'", out)
+    out, code = example("police.lua", SAMPLE, f, "0", "0", "0")
+    assert.equal(1, code)
+    assert.matches("police: setconf: downstream: cbs and ebs cannot both be 0", out)
+    out, code = example("police.lua")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+    os.remove(f)
+  end)
+end)
