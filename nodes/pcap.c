@@ -53,6 +53,7 @@ typedef struct src {
   mg_pcapfile_t *pf;      /* a classic pcap file walked in large blocks */
   struct bpf_program prog; /* the filter, run by pf */
   bool has_prog;
+  char *iobuf;            /* fp's buffer, when libpcap reads the file */
   char *file, *iface, *filter;
   bool live, running, done, nsec, held, promisc;
   bool stream;            /* a pipe or FIFO: read once, no seeking */
@@ -148,6 +149,8 @@ static void src_close(src_t *s) {
   s->fp = NULL;
   s->pf = NULL; /* freed with its stream */
   if (s->has_prog) pcap_freecode(&s->prog);
+  free(s->iobuf); /* its FILE is closed */
+  s->iobuf = NULL;
   s->has_prog = false;
   s->pending = false;
 }
@@ -210,8 +213,10 @@ static int open_file(src_t *s) {
   struct stat st;
   s->stream = !(fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode));
   s->fsize = s->stream ? 0 : (long)st.st_size;
-  /* large reads: the stdio buffer is set before anyone reads a byte */
-  setvbuf(fp, NULL, _IOFBF, 1 << 20);
+  /* large reads: the stdio buffer is set before anyone reads a byte (and
+  ** given, as glibc takes the size only with a buffer) */
+  s->iobuf = mg_alloc(1 << 20);
+  setvbuf(fp, s->iobuf, _IOFBF, 1 << 20);
   peek_t *pk = mg_alloc(sizeof *pk);
   pk->in = fp;
   pk->off = 0;
@@ -244,7 +249,8 @@ static int open_file(src_t *s) {
       peek_close(pk);
       return mg_error(-ENOMEM, "cannot read '%s': %s", NAME(s), strerror(errno));
     }
-    setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+    /* the stream under it has the large buffer: no second copy */
+    setvbuf(s->fp, NULL, _IONBF, 0);
   } else { /* a file: read its head again from the start */
     free(pk);
     rewind(fp);
