@@ -11,15 +11,19 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "pcapfile.h"
 
-#define BLOCK (1u << 20)       /* a read of a regular file */
+#define CHUNK (256u << 10)     /* a read of a regular file: fits in L2 */
 #define PLAIN_MAX 262144u      /* libpcap's MAXIMUM_SNAPLEN: no DLT has less */
+#define CAP (CHUNK + PLAIN_MAX + 16) /* a chunk beside a record's remainder */
 
 struct mg_pcapfile {
   FILE *in;
   bool stream;           /* a pipe: read no more than a record needs */
+  int fd;                /* a regular file: read past stdio, -1 for a pipe */
   uint8_t *buf;
   size_t lo, hi;         /* buf[lo..hi) is read and not yet handed out */
   long base;             /* the file offset of buf[0] */
@@ -30,7 +34,7 @@ struct mg_pcapfile {
 };
 
 mg_pcapfile_t *mg_pcapfile_new(FILE *fp, const uint8_t *head, size_t n) {
-  if (n < 24 || n > BLOCK) return NULL;
+  if (n < 24 || n > CAP) return NULL;
   uint32_t magic;
   uint16_t major, minor;
   memcpy(&magic, head, 4);
@@ -41,7 +45,7 @@ mg_pcapfile_t *mg_pcapfile_new(FILE *fp, const uint8_t *head, size_t n) {
   if ((magic != 0xa1b2c3d4 && magic != 0xa1b23c4d) || major != 2 || minor != 4)
     return NULL;
   mg_pcapfile_t *f = calloc(1, sizeof *f);
-  uint8_t *buf = malloc(BLOCK);
+  uint8_t *buf = malloc(CAP);
   if (!f || !buf) {
     free(f);
     free(buf);
@@ -50,10 +54,30 @@ mg_pcapfile_t *mg_pcapfile_new(FILE *fp, const uint8_t *head, size_t n) {
   struct stat st;
   f->in = fp;
   f->stream = !(fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode));
+  /* A regular file is read with read() from where stdio stands (it may
+  ** hold far more than head): copying through its buffer cost 8%.  Once
+  ** stdio is passed by, only fclose touches fp again. */
+  long at = f->stream ? -1 : ftell(fp);
+  f->fd = at >= 0 && lseek(fileno(fp), at, SEEK_SET) == at ? fileno(fp) : -1;
   f->buf = buf;
   memcpy(buf, head, n);
   f->hi = n;
   return f;
+}
+
+/* Up to size bytes from the file (a pipe: all of them, unless it ends);
+** -1 an error. */
+static size_t get(mg_pcapfile_t *f, void *dst, size_t size) {
+  if (f->fd < 0) {
+    size_t k = fread(dst, 1, size, f->in);
+    return k == 0 && ferror(f->in) ? (size_t)-1 : k;
+  }
+  if (size > CHUNK) size = CHUNK;
+  for (;;) {
+    ssize_t k = read(f->fd, dst, size);
+    if (k >= 0) return (size_t)k;
+    if (errno != EINTR) return (size_t)-1;
+  }
 }
 
 /* At least need bytes in hand from buf[0], unless the file ends first. */
@@ -65,9 +89,8 @@ static bool fill(mg_pcapfile_t *f, size_t need) {
     f->lo = 0;
   }
   while (f->hi < need) {
-    size_t want = f->stream ? need - f->hi : BLOCK - f->hi;
-    size_t k = fread(f->buf + f->hi, 1, want, f->in);
-    if (k == 0) return false; /* the end, or an error: libpcap meets it again */
+    size_t k = get(f, f->buf + f->hi, f->fd >= 0 ? CAP - f->hi : need - f->hi);
+    if (k == 0 || k == (size_t)-1) return false; /* libpcap meets it again */
     f->hi += k;
   }
   return true;
@@ -81,9 +104,10 @@ static ssize_t serve(void *c, char *dst, size_t size) {
     f->lo += k;
     return (ssize_t)k;
   }
-  size_t k = fread(dst, 1, size, f->in);
+  size_t k = get(f, dst, size);
+  if (k == (size_t)-1) return -1;
   f->base += (long)k; /* buf is empty: its offset moves with the file */
-  return k == 0 && ferror(f->in) ? -1 : (ssize_t)k;
+  return (ssize_t)k;
 }
 
 static int done(void *c) {

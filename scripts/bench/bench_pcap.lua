@@ -2,6 +2,10 @@
 -- loop, then pcap -> hole, pcap -> bpf(udp) -> hole and
 -- pcap -> bpf -> tee -> hole x2, on one core with no workers, over
 -- 1M- and 10M-packet captures of mixed traffic (made once, kept in DIR).
+-- Beside them, the ceiling (the file read with 256 KiB read() calls and
+-- its records walked: pcap_raw -r), and whole processes: moongraph replay
+-- --topspeed -w against tcpdump -r -w, with and without a filter, and the
+-- replay's peak RSS.
 -- Every run is a fresh process, the raw loop's and ours alike: on this
 -- kind of machine one process may run 30% slower than the next for
 -- reasons of placement, and the best of three sees past that for both.
@@ -18,8 +22,8 @@ local figure, sh = B.figure, B.sh
 
 local function capture(n) return B.capture(here, dir, n) end
 
-local function raw(path)
-  local out = sh(string.format("'%s' '%s'", raw_prog, path))
+local function raw(path, how)
+  local out = sh(string.format("'%s' %s '%s'", raw_prog, how or "", path))
   local n, secs = out:match("packets (%d+) bytes %d+ seconds ([%d.]+)")
   return tonumber(n), tonumber(secs)
 end
@@ -81,8 +85,16 @@ end
 local function fresh(kind, path) return B.fresh(host, self, kind, path) end
 local best = B.best
 
+-- seconds of a whole command, and its peak RSS in KiB (GNU time)
+local function whole(cmd)
+  local t0 = mg.monotime()
+  local out = sh("/usr/bin/time -f 'rss %M' " .. cmd .. " 2>&1 >/dev/null")
+  return tonumber(out:match("rss (%d+)")), mg.monotime() - t0
+end
+
 local sizes = quick and { 1000000 } or { 1000000, 10000000 }
 for _, size in ipairs(sizes) do
+  local hole_mpps
   local path = capture(size)
   local tag = size >= 10000000 and "10M" or "1M"
   raw(path) -- into the page cache
@@ -96,5 +108,25 @@ for _, size in ipairs(sizes) do
     local mpps = n / s / 1e6
     figure(string.format("pcap_%s_mpps_%s", kind, tag), mpps, "Mpps")
     figure(string.format("pcap_%s_ratio_%s", kind, tag), mpps / rmpps, "x")
+    if kind == "hole" then hole_mpps = mpps end
   end
+  local cn, cs = best(runs, function() return raw(path, "-r") end)
+  figure("pcap_ceiling_mpps_" .. tag, cn / cs / 1e6, "Mpps")
+  figure("pcap_ceiling_ratio_" .. tag, cn / cs / 1e6 / rmpps, "x")
+  figure("pcap_hole_of_ceiling_" .. tag, hole_mpps / (cn / cs / 1e6), "x")
+  local out = os.tmpname()
+  for _, f in ipairs { "", "udp" } do
+    local q = f ~= "" and " " .. f or ""
+    local _, td = best(runs, function() return whole(string.format("tcpdump -r '%s' -w '%s'%s", path, out, q)) end)
+    local rss, rp = best(runs, function()
+      return whole(string.format("'%s' replay '%s' --topspeed -w '%s'%s", host, path, out,
+        f ~= "" and " -f " .. f or ""))
+    end)
+    local name = f ~= "" and "_" .. f or ""
+    figure(string.format("tcpdump_write%s_s_%s", name, tag), td, "s")
+    figure(string.format("replay_write%s_s_%s", name, tag), rp, "s")
+    figure(string.format("replay_vs_tcpdump%s_%s", name, tag), td / rp, "x")
+    if f == "" then figure("replay_rss_mib_" .. tag, rss / 1024, "MiB") end
+  end
+  os.remove(out)
 end
