@@ -64,6 +64,21 @@ static int l_linktype(lua_State *L) {
   return 1;
 }
 
+static int l_tag(lua_State *L) {
+  lua_pushinteger(L, mg_item_tag(check_item(L)->it));
+  return 1;
+}
+
+/* settag(n): 0 clears it; a tag is 32 bits */
+static int l_settag(lua_State *L) {
+  lmg_item_t *li = check_item(L);
+  lua_Integer t = luaL_checkinteger(L, 2);
+  if (t < 0 || t > 0xffffffff)
+    return luaL_argerror(L, 2, "a tag is from 0 to 4294967295");
+  mg_item_settag(li->it, (uint32_t)t);
+  return 0;
+}
+
 static int l_hook(lua_State *L) {
   mg_hook_t *h = mg_item_hook(check_item(L)->it);
   if (h) lua_pushstring(L, mg_hook_name(h));
@@ -322,6 +337,7 @@ static int l_decode(lua_State *L) {
 static const luaL_Reg item_methods[] = {
   {"len", l_len}, {"caplen", l_caplen}, {"ts", l_ts}, {"time", l_time},
   {"linktype", l_linktype}, {"hook", l_hook}, {"bytes", l_bytes},
+  {"tag", l_tag}, {"settag", l_settag},
   {"forward", l_forward}, {"drop", l_drop}, {"decode", l_decode},
   {NULL, NULL}};
 

@@ -616,6 +616,7 @@ mg_item_t *mg_item_dup(mg_item_t *it) {
   mg_item_t *c = mg_data_new(it->node, it->u.buf);
   c->lin = l;
   c->ttl = ok ? it->ttl : 0;
+  c->tag = it->tag;
   return c;
 }
 
@@ -623,6 +624,8 @@ mg_buf_t *mg_item_buf(mg_item_t *it) {
   return it->kind == MG_ITEM_DATA ? it->u.buf : NULL;
 }
 mg_node_t *mg_item_node(const mg_item_t *it) { return it->node; }
+uint32_t mg_item_tag(const mg_item_t *it) { return it->tag; }
+void mg_item_settag(mg_item_t *it, uint32_t tag) { it->tag = tag; }
 mg_hook_t *mg_item_hook(const mg_item_t *it) { return it->hook; }
 
 mg_buf_t *mg_item_writable(mg_item_t *it) {

@@ -157,6 +157,7 @@ struct mg_item {
   mg_rec_t *rec;
   mg_lineage_t *lin; /* data: shared with its copies, from the first one */
   uint32_t ttl;
+  uint32_t tag; /* data: mg_item_tag, 0 when none */
   uint8_t kind, flags;
   union {
     mg_buf_t *buf;

@@ -435,6 +435,13 @@ mg_buf_t *mg_item_buf(mg_item_t *it);
 /* The node an item is at and the hook it arrived on. */
 mg_node_t *mg_item_node(const mg_item_t *it);
 mg_hook_t *mg_item_hook(const mg_item_t *it);
+/* A data item's tag: one 32-bit number that any node may read and set
+** on the item it holds (0: no tag), carried hop to hop and to the copies
+** mg_item_dup makes; a new item has none.  It lives in the item, not in
+** the buffer, so setting it never copies a shared packet.  ng_tag's
+** tag_id (nodes/tag.c); bpf's tagMatch; Lua's item:tag()/item:settag(). */
+uint32_t mg_item_tag(const mg_item_t *it);
+void mg_item_settag(mg_item_t *it, uint32_t tag);
 /* A new data item made by node n (counted as made there); takes b. */
 mg_item_t *mg_data_new(mg_node_t *n, mg_buf_t *b);
 /* A second item sharing it's buffer, made by the node it is at. */

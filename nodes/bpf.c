@@ -6,10 +6,13 @@
 **           packet the program accepts goes out of ifMatch, any other out
 **           of ifNotMatch (a missing or unconnected hook drops it).
 ** MESSAGES  setprogram { thisHook="in" ifMatch="udp" ifNotMatch="rest"
-**                        expr="udp port 53" }
+**                        expr="udp port 53" tagMatch=7 }
 **           getprogram { hook="in" }; getstats / clrstats / getclrstats
 **           { hook="in" } -> { recvFrames recvOctets recvMatchFrames
 **           recvMatchOctets xmitFrames xmitOctets }.
+** tagMatch (not ng_bpf's; 0, the default, leaves tags alone) sets the
+** item's tag (mg_item_tag) of every packet the program accepts, so that a
+** tag node or a Lua node further on can sort by it.
 ** A program is compiled for the link type of the packets that meet it
 ** (once per link type); one that cannot apply to a link type matches
 ** nothing there, and the failure is counted and logged once.
@@ -35,6 +38,7 @@ typedef struct {
 
 typedef struct hinfo {
   char *expr, *match, *nomatch;
+  uint32_t tag; /* set on a match; 0: none */
   mg_hook_t *hmatch, *hnomatch; /* resolved by writers, read by readers */
   compiled_t progs[MAXLT];
   _Atomic int nprogs; /* progs[0..nprogs) are whole and never change */
@@ -152,6 +156,7 @@ static int bpf_rcvdata(mg_hook_t *h, mg_item_t *it) {
       mg_counter_add(mt, &hi->errors, 1);
   }
   if (match) {
+    if (hi->tag) mg_item_settag(it, hi->tag);
     mg_counter_add(mt, &hi->rmf, 1);
     mg_counter_add(mt, &hi->rmo, b->len);
   }
@@ -181,9 +186,17 @@ static mg_hook_t *named_hook(mg_node_t *n, const mg_value_t *args, const char *k
 }
 
 static int setprogram(mg_node_t *n, const mg_value_t *a) {
+  static const char *const known[] = {"thisHook", "ifMatch", "ifNotMatch", "expr",
+                                      "tagMatch", NULL};
   const char *expr = NULL, *m = NULL, *nm = NULL;
+  double tag = 0;
   if (!a || a->type != MG_MAP)
     return mg_error(-EINVAL, "setprogram takes { thisHook= ifMatch= ifNotMatch= expr= }");
+  int rc0 = mg_map_only(a, "setprogram", known,
+                        "{ thisHook= ifMatch= ifNotMatch= expr= tagMatch= }");
+  if (rc0 || (rc0 = mg_map_num(a, "tagMatch", 0, 4294967295.0, &tag))) return rc0;
+  if (tag != (double)(uint32_t)tag)
+    return mg_error(-EINVAL, "tagMatch: must be an integer, got %g", tag);
   mg_hook_t *h = named_hook(n, a, "thisHook");
   if (!h) return -EINVAL;
   if (!mg_map_str(a, "expr", &expr) || !mg_map_str(a, "ifMatch", &m) ||
@@ -218,6 +231,7 @@ static int setprogram(mg_node_t *n, const mg_value_t *a) {
   hi->expr = mg_strdup(expr);
   hi->match = m && *m ? mg_strdup(m) : NULL;
   hi->nomatch = nm && *nm ? mg_strdup(nm) : NULL;
+  hi->tag = (uint32_t)tag;
   hi->warned = false;
   resolve(n);
   return 0;
@@ -249,6 +263,7 @@ static int bpf_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
     mg_map_set(v, "ifMatch", mg_str(hi->match ? hi->match : ""));
     mg_map_set(v, "ifNotMatch", mg_str(hi->nomatch ? hi->nomatch : ""));
     mg_map_set(v, "expr", mg_str(hi->expr ? hi->expr : ""));
+    mg_map_set(v, "tagMatch", mg_int(hi->tag));
     *reply = v;
     return 0;
   }
@@ -296,8 +311,8 @@ static void bpf_disconnect(mg_hook_t *h) {
 
 static const mg_cmd_t bpf_cmds[] = {
   {"setprogram", BPF_SETPROGRAM, 0,
-   "{ thisHook=\"in\" ifMatch=\"yes\" ifNotMatch=\"no\" expr=\"udp\" }",
-   "filter data arriving on a hook"},
+   "{ thisHook=\"in\" ifMatch=\"yes\" ifNotMatch=\"no\" expr=\"udp\" tagMatch=0 }",
+   "filter data arriving on a hook; tagMatch: tag what matches"},
   {"getprogram", BPF_GETPROGRAM, MG_CMD_READONLY, "{ hook=\"in\" }",
    "a hook's program and destinations"},
   {"getstats", BPF_GETSTATS, MG_CMD_READONLY, "{ hook=\"in\" }", "a hook's counters"},

@@ -213,3 +213,72 @@ describe("the wan and police examples", function()
     os.remove(f)
   end)
 end)
+
+describe("the patch, tag and source examples", function()
+  local SAMPLE = H.root .. "/pcaps/sample.pcap"
+  local function example(name, ...)
+    local args = {}
+    for i, a in ipairs { ... } do args[i] = q(a) end
+    return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/" .. name) .. " " ..
+      table.concat(args, " "))
+  end
+  local function dump(file, flags, expr)
+    return (H.run("tcpdump -r " .. q(file) .. " " .. flags .. " " .. (expr and q(expr) or "") .. " 2>/dev/null"))
+  end
+  local function count(s, pat) return select(2, s:gsub(pat, "")) end
+
+  it("patch-ttl.lua sends every IPv4 packet one hop on, checksums right", function()
+    local out_file = os.tmpname() .. ".pcap"
+    local out, code = example("patch-ttl.lua", SAMPLE, out_file)
+    assert.equal(0, code, out)
+    local n = count(dump(SAMPLE, "-nn", "ip or (vlan and ip)"), "\n")
+    assert.equal(string.format("300 frames read, %d IPv4 one hop on -> %s\n", n, out_file), out)
+    local s = dump(out_file, "-e -nn -vv")
+    assert.equal(n, count(s, "ttl 63"))
+    assert.equal(0, count(s, "ttl 64"))
+    assert.not_matches("bad", s)
+    assert.not_matches("incorrect", s)
+    os.remove(out_file)
+    out, code = example("patch-ttl.lua")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+  end)
+
+  it("tag-classify.lua files UDP, TCP and the rest apart by tags", function()
+    local prefix = os.tmpname()
+    local out, code = example("tag-classify.lua", SAMPLE, prefix)
+    assert.equal(0, code, out)
+    for name, expr in pairs { udp = "udp or (vlan and udp)", tcp = "tcp or (vlan and tcp)",
+                              other = "not (udp or tcp or (vlan and (udp or tcp)))" } do
+      local file = prefix .. "-" .. name .. ".pcap"
+      local want = dump(SAMPLE, "-e -nn -vv", expr)
+      assert.equal(want, dump(file, "-e -nn -vv"), name)
+      assert.matches(string.format("%-6s %6d frames", name, count(dump(SAMPLE, "-nn", expr), "\n")), out, 1, true)
+      assert.not_matches("incorrect", want)
+      os.remove(file)
+    end
+    out, code = example("tag-classify.lua", "/nonexistent.pcap", prefix)
+    assert.equal(1, code)
+    assert.matches("tag%-classify: cannot open '/nonexistent.pcap'", out)
+    for _, n in ipairs { "udp", "tcp", "other" } do os.remove(prefix .. "-" .. n .. ".pcap") end
+  end)
+
+  it("source-load.lua sends COUNT packets exactly 1/PPS apart", function()
+    local out_file = os.tmpname() .. ".pcap"
+    local out, code = example("source-load.lua", SAMPLE, out_file, "1000", "2500")
+    assert.equal(0, code, out)
+    assert.matches("300 packets queued, 2500 sent at 1000 a second over 2.499000 s", out)
+    local s = dump(out_file, "-tt -nn")
+    local ts = {}
+    for line in s:gmatch("[^\n]+") do ts[#ts + 1] = line:match("^(%d+%.%d+) ") end
+    assert.equal(2500, #ts)
+    for k = 2, #ts do -- microseconds apart, exactly
+      local a, b = ts[k - 1]:gsub("%.", ""), ts[k]:gsub("%.", "")
+      assert.equal(1000, tonumber(b) - tonumber(a))
+    end
+    os.remove(out_file)
+    out, code = example("source-load.lua", SAMPLE, out_file, "fast")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+  end)
+end)

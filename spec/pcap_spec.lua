@@ -189,7 +189,7 @@ describe("the bpf node", function()
     assert.equal(want, g:msg("sink:udp", "getstats", { hook = "in" }).frames)
     assert.equal(300 - want, g:msg("sink:other", "getstats", { hook = "in" }).frames)
     assert.equal(want, g:msg("sink:", "getstats", { hook = "udp" }).xmitFrames)
-    assert.same({ thisHook = "in", ifMatch = "udp", ifNotMatch = "other", expr = "udp" },
+    assert.same({ thisHook = "in", ifMatch = "udp", ifNotMatch = "other", expr = "udp", tagMatch = 0 },
       g:msg("sink:", "getprogram", { hook = "in" }))
     g:msg("sink:", "clrstats", { hook = "in" })
     assert.equal(0, g:msg("sink:", "getstats", { hook = "in" }).recvFrames)
