@@ -5,7 +5,8 @@
 ** MESSAGES  open { file="x.pcap"|"-" | iface="eth0", filter="udp", snaplen=N,
 **                  promisc=true, speed="top"|"original", multiplier=X,
 **                  pps=N, mbps=M, loop=N, loopdelay=S, count=N,
-**                  duration=S, burst=N, bufsize=BYTES, reader="block" }
+**                  duration=S, burst=N, bufsize=BYTES, reader="block",
+**                  fanout=GROUP, fanout_mode="hash" }
 **             -> { linktype linkname snaplen precision reader }
 **           start, stop, close; getstats -> { packets bytes drops ifdrops
 **           loops running done error deviation={ n mean_ns max_ns } };
@@ -16,7 +17,10 @@
 **           short, corrupt) is logged and kept in getstats' error.
 **           reader="libpcap" reads every record with libpcap; by default
 **           a classic pcap file in this machine's byte order is walked in
-**           1 MiB blocks (pcapfile.c), and the reply says which was used.
+**           256 KiB reads (pcapfile.c), and the reply says which was used.
+**           fanout joins the interface's PACKET_FANOUT group GROUP (mode
+**           hash, lb, cpu, rollover, random or qm, as packet(7)): sources
+**           in one group, in one process or several, share its packets.
 **
 ** A file is read in bursts: each burst is a function item the node sends
 ** itself, a continuation rather than a thread.  Packets are lent to the
@@ -29,10 +33,12 @@
 ** (uv handles live there).
 */
 #define _GNU_SOURCE /* fopencookie: a stream's first bytes, read twice */
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,6 +85,7 @@ typedef struct src {
   uint64_t count;
   uint32_t burst;
   int bufsize;
+  int fanout, fanout_mode; /* a PACKET_FANOUT group (-1: none) and its mode */
   mg_callout_t co;
   uv_poll_t *poll;
   /* counters */
@@ -296,6 +303,16 @@ static int open_live(src_t *s) {
     pcap_close(s->p);
     s->p = NULL;
     return -EIO;
+  }
+  if (s->fanout >= 0) { /* sources in one group share the interface's packets */
+    int arg = s->fanout | s->fanout_mode << 16;
+    if (setsockopt(pcap_fileno(s->p), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+      int e = errno;
+      mg_error(-e, "cannot join fanout group %d on '%s': %s", s->fanout, s->iface, strerror(e));
+      pcap_close(s->p);
+      s->p = NULL;
+      return -e;
+    }
   }
   s->nsec = pcap_get_tstamp_precision(s->p) == PCAP_TSTAMP_PRECISION_NANO;
   return apply_filter(s);
@@ -523,11 +540,21 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   if (!a || a->type != MG_MAP)
     return mg_error(-EINVAL, "open takes { file=\"x.pcap\" } or { iface=\"eth0\" }");
-  const char *file = NULL, *iface = NULL, *filter = NULL, *speed = NULL, *reader = NULL;
+  const char *file = NULL, *iface = NULL, *filter = NULL, *speed = NULL, *reader = NULL,
+             *fmode = NULL;
   if (!mg_map_str(a, "file", &file) || !mg_map_str(a, "iface", &iface) ||
       !mg_map_str(a, "filter", &filter) || !mg_map_str(a, "speed", &speed) ||
-      !mg_map_str(a, "reader", &reader))
+      !mg_map_str(a, "reader", &reader) || !mg_map_str(a, "fanout_mode", &fmode))
     return -EINVAL;
+  /* Linux's PACKET_FANOUT_* modes, by the names of packet(7) */
+  static const char *const fmodes[] = {"hash", "lb", "cpu", "rollover", "random", "qm", NULL};
+  int fm = 0;
+  if (fmode) {
+    while (fmodes[fm] && strcmp(fmodes[fm], fmode)) fm++;
+    if (!fmodes[fm])
+      return mg_error(-EINVAL, "open: fanout_mode is one of hash, lb, cpu, rollover, random, "
+                      "qm, not \"%s\"", fmode);
+  }
   if (reader && strcmp(reader, "libpcap") && strcmp(reader, "block"))
     return mg_error(-EINVAL, "open: reader is \"block\" or \"libpcap\", not \"%s\"", reader);
   if (!file == !iface)
@@ -537,7 +564,7 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
     return mg_error(-EINVAL, "open: 'promisc' must be true or false");
   s->promisc = !pv || pv->type == MG_NIL || pv->u.b;
   double snaplen = 0, mult = 0, pps = 0, mbps = 0, loops = 1, delay = 0,
-         count = 0, duration = 0, burst = 64, bufsize = 0;
+         count = 0, duration = 0, burst = 64, bufsize = 0, fanout = -1;
   int rc;
   /* every limit keeps the casts below and the ns arithmetic defined */
   if ((rc = mg_map_num(a, "snaplen", 0, 262144, &snaplen)) ||
@@ -548,8 +575,13 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
       (rc = mg_map_num(a, "count", 0, 1e15, &count)) ||
       (rc = mg_map_num(a, "duration", 0, MG_SECS_MAX, &duration)) ||
       (rc = mg_map_num(a, "burst", 1, 65536, &burst)) ||
-      (rc = mg_map_num(a, "bufsize", 0, 1e9, &bufsize)))
+      (rc = mg_map_num(a, "bufsize", 0, 1e9, &bufsize)) ||
+      (rc = mg_map_num(a, "fanout", 0, 65535, &fanout)))
     return rc;
+  if (fanout != (double)(int)fanout)
+    return mg_error(-EINVAL, "open: fanout is a group number from 0 to 65535, not %g", fanout);
+  if ((fanout >= 0 || fmode) && !iface)
+    return mg_error(-EINVAL, "open: fanout is for a live interface");
   int sp = SPEED_TOP, chosen = 0;
   if (speed) {
     if (!strcmp(speed, "original")) sp = SPEED_ORIGINAL;
@@ -576,6 +608,8 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   s->by_libpcap = reader && !strcmp(reader, "libpcap");
   s->snaplen = (int)snaplen;
   s->bufsize = (int)bufsize;
+  s->fanout = (int)fanout;
+  s->fanout_mode = fm;
   s->speed = sp;
   s->mult = mult > 0 ? mult : 1;
   s->pps = pps;

@@ -98,6 +98,84 @@ describe("live capture and injection", function()
     assert.equal(want, body(seen_mg))
   end)
 
+  it("shares an interface between two sources of one fanout group: each packet once, each flow in one", function()
+    local a, b, ready, out = tmp .. "-fa.pcap", tmp .. "-fb.pcap", tmp .. "-fready", tmp .. "-fan.out"
+    local script = H.tmpfile(string.format([[
+      local g = mg.engine()
+      for _, w in ipairs { { "wa", %q }, { "wb", %q } } do
+        assert(g:mkpeer("pcapout", "x", "ctl"))
+        assert(g:name(".:x", w[1]))
+        assert(g:msg(w[1] .. ":", "open", { file = w[2] }))
+        assert(g:mkpeer(w[1] .. ":", "pcap", "in", "out"))
+        assert(g:rmhook(".", "x"))
+        assert(g:msg(w[1] .. ":in", "open", { iface = "vb", fanout = 7, fanout_mode = "hash" }))
+        assert(g:msg(w[1] .. ":in", "start"))
+      end
+      io.open(%q, "w"):close() -- ready
+      local function seen()
+        return g:msg("wa:in", "getstats").packets + g:msg("wb:in", "getstats").packets
+      end
+      g:every(0.05, function() if seen() >= 300 then g:stop() end end)
+      g:after(15, function() g:stop() end)
+      g:run { ["until"] = "stopped" }
+      print("seen", g:msg("wa:in", "getstats").packets, g:msg("wb:in", "getstats").packets)
+      g:close()
+    ]], a, b, ready), ".lua")
+    H.execute(x .. q(H.moongraph) .. " " .. script .. " >" .. out .. " 2>&1 &")
+    H.wait(100, function() return io.open(ready) end)
+    local o, code = H.run(x .. q(H.moongraph) .. " replay " .. q(SAMPLE) .. " -i va --topspeed")
+    assert.equal(0, code, o)
+    H.wait(200, function() return H.slurp(out):match("seen") end)
+    local na, nb = H.slurp(out):match("seen\t(%d+)\t(%d+)")
+    assert(na, H.slurp(out))
+    na, nb = tonumber(na), tonumber(nb)
+    assert.equal(300, na + nb)
+    assert.is_true(na > 0 and nb > 0, na .. " and " .. nb)
+    -- every packet once: the two files hold the sample's packets, no more
+    local function lines(f)
+      local t = {}
+      for l in H.run("tcpdump -r " .. q(f) .. " -t -nn 2>/dev/null"):gmatch("[^\n]+") do t[#t + 1] = l end
+      return t
+    end
+    local all = {}
+    for _, f in ipairs { a, b } do for _, l in ipairs(lines(f)) do all[#all + 1] = l end end
+    local want = lines(SAMPLE)
+    table.sort(all)
+    table.sort(want)
+    assert.same(want, all)
+    -- each IP flow (its addresses and ports, one way: the kernel's flow hash
+    -- is not symmetric) in one file only
+    local where = {}
+    for i, f in ipairs { a, b } do
+      for _, l in ipairs(lines(f)) do
+        local src, dst = l:match("IP6? (%S+) > (%S+):")
+        if src then
+          local key = src .. " > " .. dst
+          assert(where[key] == nil or where[key] == i, key .. " in both sources")
+          where[key] = i
+        end
+      end
+    end
+    assert.is_true(next(where) ~= nil)
+    os.remove(a)
+    os.remove(b)
+  end)
+
+  it("refuses a fanout for a file and names a bad mode", function()
+    local g = require("moongraph").engine()
+    assert(g:mkpeer("pcap", "p", "out"))
+    local ok, err = g:msg(".:p", "open", { file = SAMPLE, fanout = 1 })
+    assert.is_nil(ok)
+    assert.matches("fanout is for a live interface", err)
+    ok, err = g:msg(".:p", "open", { iface = "lo", fanout = 1, fanout_mode = "fastest" })
+    assert.is_nil(ok)
+    assert.matches("fanout_mode is one of hash, lb, cpu, rollover, random, qm, not \"fastest\"", err)
+    ok, err = g:msg(".:p", "open", { iface = "lo", fanout = 70000 })
+    assert.is_nil(ok)
+    assert.matches("fanout", err)
+    g:close()
+  end)
+
   it("counts what the kernel dropped when the capture falls behind", function()
     -- a 64 KiB ring, a Lua node that sleeps 1 ms a packet: the kernel must drop
     local script = H.tmpfile([[
