@@ -3,6 +3,8 @@
 -- The anchor, measured the same way in the same run, is the cheapest hop
 -- there is: a tee passing left to right (a hole's receive and consume,
 -- plus one forward); node_ratio_TYPE is TYPE's cost over that hop's.
+-- node_vs_hole_TYPE is a packet's whole cost, pcap -> TYPE -> hole, over
+-- its cost pcap -> hole (node_hole_ns): the issue's "beside a hole".
 -- Each set-up is scripts/bench/nodes/TYPE.lua; every run is a fresh
 -- process, best of five.
 --   build-release/moongraph scripts/bench/bench_nodes.lua DIR [-q]
@@ -56,6 +58,8 @@ end
 local n, hole = best("hole", path)
 local _, tee = best("tee", path)
 local hop_ns = (tee - hole) * 1e9 / n
+local hole_ns = hole * 1e9 / n
+figure("node_hole_ns", hole_ns, "ns")
 figure("node_ns_tee", hop_ns, "ns")
 for _, t in ipairs(types) do
   if t ~= "hole" and t ~= "tee" then
@@ -64,5 +68,6 @@ for _, t in ipairs(types) do
     local ns = (s - hole) * 1e9 / n
     figure("node_ns_" .. t, ns, "ns")
     figure("node_ratio_" .. t, ns / hop_ns, "x")
+    figure("node_vs_hole_" .. t, s / hole, "x")
   end
 end
