@@ -77,6 +77,8 @@ typedef struct src {
   int64_t dev_sum, dev_max;
   char err[PCAP_ERRBUF_SIZE];
   char rerr[PCAP_ERRBUF_SIZE + 256]; /* why reading stopped early */
+  mg_pcap_done_fn done_fn; /* told when a running source finishes */
+  void *done_arg;
 } src_t;
 
 /* Far enough ahead to mean never, near enough to add any clock to. */
@@ -277,6 +279,7 @@ static void hold(src_t *s, bool on) {
 }
 
 static void finish(src_t *s) {
+  if (s->running && s->done_fn) s->done_fn(s->done_arg, mg_node_id(s->node));
   if (s->running) s->ended = mono();
   s->running = false;
   s->done = true;
@@ -658,6 +661,15 @@ static int src_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
 }
 /* }====================================================== */
 
+int mg_pcap_on_done(mg_node_t *n, mg_pcap_done_fn fn, void *arg, bool *done) {
+  if (mg_node_type(n) != &mg_type_pcap) return -EINVAL;
+  src_t *s = mg_node_priv(n);
+  s->done_fn = fn;
+  s->done_arg = arg;
+  *done = s->done && !s->running;
+  return 0;
+}
+
 static int src_constructor(mg_node_t *n) {
   src_t *s = mg_node_priv(n);
   s->node = n;
@@ -681,6 +693,7 @@ static void src_disconnect(mg_hook_t *h) {
 
 static void src_shutdown(mg_node_t *n) {
   src_t *s = mg_node_priv(n);
+  s->done_fn = NULL; /* going away is not finishing */
   finish(s);
   src_close(s);
   free(s->file);

@@ -241,14 +241,14 @@ describe("netgraph verbs", function()
     assert.is_true(g:run { ["until"] = "stopped" })
     assert.is_true(g:run { ["until"] = "nowait" })
     local inner
-    g:after(0, function() inner = { g:run() } end)
-    g:run()
+    g:after(0, function() inner = { g:run() }; g:stop() end)
+    g:run { ["until"] = "stopped" }
     assert.is_nil(inner[1])
     assert.matches("already running", inner[2])
     assert.truthy(os.clock() - t0 < 5)
   end)
 
-  it("timers: after, every, cancel; run() waits for them", function()
+  it("timers: after, every, cancel", function()
     local seq = {}
     g:after(0.03, function() seq[#seq + 1] = "late" end)
     g:after(0.01, function() seq[#seq + 1] = "early" end)
@@ -261,13 +261,32 @@ describe("netgraph verbs", function()
     local never = g:after(0.01, function() seq[#seq + 1] = "never" end)
     assert.is_true(never:cancel())
     assert.is_false(never:cancel())
-    g:run()
+    g:after(0.05, function() g:stop() end)
+    g:run { ["until"] = "stopped" }
     assert.same({ "early", "late" }, seq)
     assert.equal(3, n)
     -- an error in a timer is logged; the engine goes on
     g:after(0, function() error("tick failed") end)
-    g:run()
+    g:run(0.01)
     assert.matches("timer: .*tick failed", H.logs[#H.logs])
+  end)
+
+  it("timers do not hold run(): it returns with nothing queued", function()
+    local ticks = 0
+    local tick = g:every(0.005, function() ticks = ticks + 1 end)
+    local late = 0
+    g:after(0.3, function() late = late + 1 end)
+    -- a guard, in case run() waited: stop after a second
+    local guard = g:after(1, function() g:stop() end)
+    local t0 = mg.monotime()
+    assert.is_true(g:run())
+    assert.truthy(mg.monotime() - t0 < 0.2, "run() waited for the timers")
+    assert.equal(0, late)
+    -- they are still armed, and fire while the engine runs
+    g:run(0.05)
+    assert.truthy(ticks > 0)
+    tick:cancel()
+    guard:cancel()
   end)
 
   it("a virtual clock moves only when told", function()
