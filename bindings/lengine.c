@@ -448,6 +448,7 @@ __attribute__((visibility("default"))) int luaopen_moongraph(lua_State *L) {
   lmg_metatable(L, LMG_TIMER, lmg_timer_meta, lmg_timer_methods);
   lmg_open_node(L);
   lmg_open_item(L);
+  lmg_methods(L, LMG_ITEM, lmg_item_edit_methods);
   luaL_newlib(L, module);
   lua_pushliteral(L, MG_VERSION);
   lua_setfield(L, -2, "version");
