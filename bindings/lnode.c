@@ -566,6 +566,7 @@ int lmg_define(lua_State *L) {
         c->help = mg_strdup(help);
         c->args = mg_strdup(args);
       }
+      c->flags |= MG_CMD_ANYARGS; /* the Lua handler checks what it is given */
       lua_pop(L, 1);
     }
   }

@@ -230,7 +230,12 @@ struct mg_msg {
 };
 
 /* One command a node type answers, with its help text for the REPL. */
-enum { MG_CMD_READONLY = 1 };
+enum {
+  MG_CMD_READONLY = 1,
+  /* its arguments are the handler's to check: without it, a command whose
+  ** synopsis is "" takes none, and a field given to it is refused */
+  MG_CMD_ANYARGS = 2
+};
 typedef struct mg_cmd {
   const char *name;
   uint32_t cmd;

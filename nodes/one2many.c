@@ -148,9 +148,11 @@ static int xmit_of(const mg_value_t *v, int *out) {
 }
 
 static int setconfig(o2m_t *o, const mg_value_t *args) {
-  if (!args || args->type != MG_MAP)
-    return mg_error(-EINVAL, "setconfig takes { xmitAlg=1 failAlg=1 enabledLinks=[ ... ] }");
-  int xmit = o->xmit, rc;
+  static const char *const known[] = {"xmitAlg", "failAlg", "enabledLinks", NULL};
+  int rc = mg_map_only(args, "setconfig", known,
+                       "{ xmitAlg=1 failAlg=1 enabledLinks=[ ... ] }");
+  if (rc) return rc;
+  int xmit = o->xmit;
   if ((rc = xmit_of(mg_map_get(args, "xmitAlg"), &xmit))) return rc;
   int64_t fail = o->fail;
   if (!mg_map_int(args, "failAlg", &fail)) return -EINVAL;
@@ -206,6 +208,9 @@ static int o2m_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
   }
   default: {
     int64_t l = -1;
+    static const char *const known[] = {"linkNum", NULL};
+    int rc = mg_map_only(m->args, m->cmdstr, known, "{ linkNum=N }");
+    if (rc) return rc;
     if (!mg_map_int(m->args, "linkNum", &l)) return -EINVAL;
     if (l < -1 || l >= MAXLINKS)
       return mg_error(-EINVAL, "linkNum is -1 (one) or 0..%d", MAXLINKS - 1);

@@ -479,8 +479,11 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 /* {====================================================== messages */
 
 static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
-  if (!a || a->type != MG_MAP)
-    return mg_error(-EINVAL, "open takes { file=\"x.pcap\" } or { iface=\"eth0\" }");
+  static const char *const known[] = {
+    "file", "iface", "filter", "snaplen", "promisc", "speed", "multiplier", "pps",
+    "mbps", "loop", "loopdelay", "count", "duration", "burst", "bufsize", NULL};
+  int rc = mg_map_only(a, "open", known, "{ file=\"x.pcap\" ... } or { iface=\"eth0\" ... }");
+  if (rc) return rc;
   const char *file = NULL, *iface = NULL, *filter = NULL, *speed = NULL;
   if (!mg_map_str(a, "file", &file) || !mg_map_str(a, "iface", &iface) ||
       !mg_map_str(a, "filter", &filter) || !mg_map_str(a, "speed", &speed))
@@ -493,7 +496,6 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   s->promisc = !pv || pv->type == MG_NIL || pv->u.b;
   double snaplen = 0, mult = 0, pps = 0, mbps = 0, loops = 1, delay = 0,
          count = 0, duration = 0, burst = 64, bufsize = 0;
-  int rc;
   /* every limit keeps the casts below and the ns arithmetic defined */
   if ((rc = mg_map_num(a, "snaplen", 0, 262144, &snaplen)) ||
       (rc = mg_map_num(a, "multiplier", 0, 1e6, &mult)) ||
