@@ -163,7 +163,11 @@ static int setconfig(o2m_t *o, const mg_value_t *args) {
   bool en[MAXLINKS];
   memcpy(en, o->enabled, sizeof en);
   mg_value_t *links = mg_map_get(args, "enabledLinks");
-  if (links) {
+  if (links && links->type == MG_MAP && links->u.m.n == 0) { /* {} from Lua: [ ] */
+    memset(en, 0, sizeof en);
+  } else if (links) {
+    /* as ng_one2many's fixed array: a link not listed is disabled */
+    memset(en, 0, sizeof en);
     if (links->type != MG_ARRAY || links->u.a.n > MAXLINKS)
       return mg_error(-EINVAL, "enabledLinks is an array of at most %d 0/1 values",
                       MAXLINKS);
@@ -235,7 +239,8 @@ static void o2m_disconnect(mg_hook_t *h) {
 static const mg_cmd_t o2m_cmds[] = {
   {"setconfig", O2M_SETCONFIG, 0,
    "{ xmitAlg=1 failAlg=1 enabledLinks=[ 1 1 ... ] }",
-   "choose how data from one is spread (1 rr, 2 all, 3 failover)"},
+   "choose how data from one is spread (1 rr, 2 all, 3 failover); enabledLinks is "
+   "the whole array: a link it leaves out is disabled"},
   {"getconfig", O2M_GETCONFIG, MG_CMD_READONLY, "", "the current config"},
   {"getstats", O2M_GETSTATS, MG_CMD_READONLY, "{ linkNum=0 }",
    "counters of a many link (-1: the one hook)"},
