@@ -239,6 +239,23 @@ static int l_engine(lua_State *L) {
   int64_t steps = 100000000, memory = (int64_t)1 << 30;
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);
+    static const char *const known[] = {"workers", "ttl", "max_depth", "queue_limit",
+                                        "fanout", "clock", "name", "lua_steps",
+                                        "lua_memory", NULL};
+    lua_pushnil(L);
+    while (lua_next(L, 1)) { /* an option misspelt would be ignored: refused */
+      lua_pop(L, 1);
+      const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+      int i = 0;
+      while (k && known[i] && strcmp(known[i], k)) i++;
+      if (!k || !known[i]) {
+        char q[MG_QUOTESIZ];
+        luaL_argerror(L, 1, lua_pushfstring(L, "unknown option %s (options: workers, clock, "
+                                               "ttl, fanout, max_depth, queue_limit, name, "
+                                               "lua_steps, lua_memory)",
+                                            k ? mg_quote(q, k) : luaL_typename(L, -1)));
+      }
+    }
     o.workers = opt_int(L, 1, "workers", 0, 0, 256);
     o.ttl = (uint32_t)opt_int(L, 1, "ttl", 0, 1, 1 << 30);
     o.max_depth = (uint32_t)opt_int(L, 1, "max_depth", 0, 1, 4096);
@@ -440,6 +457,25 @@ void lmg_methods(lua_State *L, const char *name, const luaL_Reg *methods) {
   lua_pop(L, 2);
 }
 
+/* An error from luaL_argerror names the function by its call; called by
+** value (pcall(g.mkpeer, g, 42)) it has none, and lauxlib looks for it in
+** package.loaded: so the methods are there too, as moongraph.engine.mkpeer
+** and the like, not '?'. */
+static void name_methods(lua_State *L) {
+  static const char *const kinds[][2] = {{LMG_ENGINE, "moongraph.engine"},
+                                         {LMG_NODE, "moongraph.node"},
+                                         {LMG_ITEM, "moongraph.item"},
+                                         {LMG_TIMER, "moongraph.timer"}};
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    luaL_getmetatable(L, kinds[i][0]);
+    lua_getfield(L, -1, "__index");
+    lua_setfield(L, -3, kinds[i][1]);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 __attribute__((visibility("default"))) int luaopen_moongraph(lua_State *L) {
   lmg_guard_open(L);
   lmg_metatable(L, LMG_ENGINE, engine_meta, engine_methods);
@@ -448,6 +484,8 @@ __attribute__((visibility("default"))) int luaopen_moongraph(lua_State *L) {
   lmg_metatable(L, LMG_TIMER, lmg_timer_meta, lmg_timer_methods);
   lmg_open_node(L);
   lmg_open_item(L);
+  lmg_methods(L, LMG_ITEM, lmg_item_edit_methods);
+  name_methods(L);
   luaL_newlib(L, module);
   lua_pushliteral(L, MG_VERSION);
   lua_setfield(L, -2, "version");

@@ -160,11 +160,24 @@ static void mac(char *out, const uint8_t *p) {
            p[4], p[5]);
 }
 
+/* decode()'s proto, always a string: a name for the usual IP protocols
+** (docs/lua.md lists them), the number in decimal for the others */
+static void set_proto(lua_State *L, int proto) {
+  static const struct { int n; const char *name; } names[] = {
+    {1, "icmp"}, {2, "igmp"}, {6, "tcp"}, {17, "udp"}, {47, "gre"}, {50, "esp"},
+    {51, "ah"}, {58, "icmp6"}, {132, "sctp"}};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (names[i].n == proto) {
+      set_str(L, "proto", names[i].name);
+      return;
+    }
+  lua_pushfstring(L, "%d", proto);
+  lua_setfield(L, -2, "proto");
+}
+
 static void l4(lua_State *L, int proto, const uint8_t *p, uint32_t n) {
-  const char *name = NULL;
   switch (proto) {
   case 6:
-    name = "tcp";
     if (n >= 20) {
       lua_createtable(L, 0, 6);
       set_int(L, "sport", be16(p));
@@ -179,7 +192,6 @@ static void l4(lua_State *L, int proto, const uint8_t *p, uint32_t n) {
     }
     break;
   case 17:
-    name = "udp";
     if (n >= 8) {
       lua_createtable(L, 0, 3);
       set_int(L, "sport", be16(p));
@@ -192,17 +204,15 @@ static void l4(lua_State *L, int proto, const uint8_t *p, uint32_t n) {
     break;
   case 1:
   case 58:
-    name = proto == 1 ? "icmp" : "icmp6";
     if (n >= 4) {
       lua_createtable(L, 0, 2);
       set_int(L, "type", p[0]);
       set_int(L, "code", p[1]);
-      lua_setfield(L, -2, name);
+      lua_setfield(L, -2, proto == 1 ? "icmp" : "icmp6");
     }
     break;
   }
-  if (name) set_str(L, "proto", name);
-  else set_int(L, "proto", proto);
+  set_proto(L, proto);
 }
 
 static void ipv4(lua_State *L, const uint8_t *p, uint32_t n) {
@@ -226,7 +236,7 @@ static void ipv4(lua_State *L, const uint8_t *p, uint32_t n) {
   if ((be16(p + 6) & 0x1fff) == 0) /* the first fragment carries the ports */
     l4(L, p[9], p + hl, n - hl);
   else
-    set_int(L, "proto", p[9]);
+    set_proto(L, p[9]);
 }
 
 static void ipv6(lua_State *L, const uint8_t *p, uint32_t n) {

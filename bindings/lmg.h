@@ -99,6 +99,19 @@ lmg_item_t *lmg_push_item(lua_State *L, lmg_engine_t *g, mg_node_t *n,
 /* After the handler: the item ends now if the handler did not end it. */
 void lmg_item_done(lmg_item_t *li, bool consume);
 
+/* ledit.c: rewriting packets */
+extern const luaL_Reg lmg_item_edit_methods[];
+/* A new packet's metadata: { ts=seconds, linktype=n } (default: now, 1) or
+** an item to copy them from (and its tags); checked before the packet is
+** made, applied after. */
+typedef struct lmg_meta {
+  int64_t ts;
+  uint16_t linktype;
+  const mg_buf_t *from;
+} lmg_meta_t;
+void lmg_check_meta(lua_State *L, int arg, int64_t now, lmg_meta_t *m);
+void lmg_meta_apply(const lmg_meta_t *m, mg_buf_t *b);
+
 void lmg_metatable(lua_State *L, const char *name, const luaL_Reg *meta,
                    const luaL_Reg *methods);
 void lmg_methods(lua_State *L, const char *name, const luaL_Reg *methods);

@@ -129,12 +129,16 @@ static int l_node_path(lua_State *L) {
   return 1;
 }
 
-/* node:send(hook, data): a new data item out of one of its hooks */
+/* node:send(hook, data [, meta]): a new data item out of one of its hooks;
+** meta { ts=seconds, linktype=n } or an item to copy them from */
 static int l_node_send(lua_State *L) {
   lmg_node_t *h = check_node(L, 1);
   const char *hook = lmg_checkname(L, 2);
+  luaL_checklstring(L, 3, NULL); /* argument order for errors */
+  lmg_meta_t meta;
+  lmg_check_meta(L, 4, mg_now(h->eng->e), &meta);
   mg_buf_t *b = lmg_check_packet(L, 3);
-  b->ts = mg_now(h->eng->e);
+  lmg_meta_apply(&meta, b);
   int rc = mg_node_send(h->n, hook, b);
   if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
@@ -562,6 +566,7 @@ int lmg_define(lua_State *L) {
         c->help = mg_strdup(help);
         c->args = mg_strdup(args);
       }
+      c->flags |= MG_CMD_ANYARGS; /* the Lua handler checks what it is given */
       lua_pop(L, 1);
     }
   }

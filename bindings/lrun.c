@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "lmg.h"
 
 /*
@@ -73,7 +74,7 @@ typedef struct ltimer {
   mg_callout_t c; /* first: the timers table is walked as callouts */
   lmg_engine_t *g;
   int64_t every;  /* ns; 0 for once */
-  bool armed, held;
+  bool armed;
   int refs;       /* handle + callout + calls posted to the loop */
 } ltimer_t;
 
@@ -90,8 +91,6 @@ static ltimer_t *check_timer(lua_State *L, int i) {
 static void timer_disarm(lua_State *L, ltimer_t *t) {
   if (t->armed) mg_callout_stop(&t->c);
   t->armed = false;
-  if (t->held) mg_engine_hold(t->g->e, -1);
-  t->held = false;
   lmg_push_uv(L, t->g);
   lua_getfield(L, -1, "timers");
   lua_pushlightuserdata(L, t);
@@ -180,11 +179,8 @@ static int new_timer(lua_State *L, bool every) {
   int rc = mg_callout_reset(&t->c, g->ctl, (int64_t)(secs * 1e9), timer_fire, t, 0);
   if (rc) return lmg_fail(L, rc);
   t->armed = true;
-  /* a pending wall-clock timer is work: run() waits for it */
-  if (mg_clock_mode(g->e) == MG_CLOCK_WALL) {
-    mg_engine_hold(g->e, 1);
-    t->held = true;
-  }
+  /* a timer does not hold the engine (docs/lua.md): run() returns once no
+  ** source is active and nothing is queued, timers armed or not */
   return 1;
 }
 
@@ -222,6 +218,89 @@ static int l_timer_gc(lua_State *L) {
   return 0;
 }
 /* }------------------------------------------------------ */
+/* }====================================================== */
+
+/*
+** {======================================================
+** on_done(path, fn): fn() once, on the loop, when the pcap source at
+** path finishes.  The uv table's done = { [id] = { fn... } }.
+** =======================================================
+*/
+typedef struct { lmg_engine_t *g; uint32_t id; } done_t;
+
+static void done_lua(void *arg) {
+  done_t d = *(done_t *)arg;
+  free(arg);
+  lmg_engine_t *g = d.g;
+  if (g->closed || !g->ctl) return; /* the engine is closing */
+  lua_State *T = g->T;
+  lmg_push_uv(T, g);
+  lua_getfield(T, -1, "done");
+  lua_remove(T, -2);
+  if (!lua_istable(T, -1)) {
+    lua_pop(T, 1);
+    return;
+  }
+  lua_rawgeti(T, -1, d.id);
+  lua_pushnil(T);
+  lua_rawseti(T, -3, d.id); /* once */
+  lua_remove(T, -2);
+  if (!lua_istable(T, -1)) {
+    lua_pop(T, 1);
+    return;
+  }
+  int fns = lua_gettop(T);
+  for (lua_Integer i = 1; lua_rawgeti(T, fns, i) == LUA_TFUNCTION; i++)
+    lmg_call(g, NULL, 0, 0, "on_done handler");
+  lua_settop(T, fns - 1);
+}
+
+/* From the source's finish, inside its node: the call waits for the loop. */
+static void done_cb(void *arg, uint32_t id) {
+  lmg_engine_t *g = arg;
+  done_t *d = mg_alloc(sizeof *d);
+  *d = (done_t){g, id};
+  mg_engine_post(g->e, done_lua, d);
+}
+
+static int l_on_done(lua_State *L) {
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  const char *path = lmg_checkname(L, 2);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  mg_node_t *n;
+  int rc = mg_resolve(g->ctl, path, &n, NULL);
+  if (rc) return lmg_fail(L, rc);
+  bool done = false;
+  rc = mg_pcap_on_done(n, done_cb, g, &done);
+  uint32_t id = mg_node_id(n);
+  if (rc) {
+    char q[MG_QUOTESIZ];
+    mg_error(rc, "on_done: %s is a %s node, not a pcap source", mg_quote(q, path),
+             mg_node_type(n)->name);
+  }
+  mg_node_unref(n);
+  if (rc) return lmg_fail(L, rc);
+  lmg_push_uv(L, g);
+  lua_getfield(L, -1, "done");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "done");
+  }
+  if (lua_rawgeti(L, -1, id) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, id);
+  }
+  lua_pushvalue(L, 3);
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  lua_pop(L, 3);
+  if (done) done_cb(g, id); /* finished already: on the next turn */
+  lua_pushboolean(L, 1);
+  return 1;
+}
 /* }====================================================== */
 
 /*
@@ -275,6 +354,7 @@ static int l_on_signal(lua_State *L) {
 const luaL_Reg lmg_run_methods[] = {
   {"run", l_run}, {"stop", l_stop}, {"now", l_now}, {"advance", l_advance},
   {"after", l_after}, {"every", l_every}, {"on_signal", l_on_signal},
+  {"on_done", l_on_done},
   {NULL, NULL}};
 
 const luaL_Reg lmg_timer_methods[] = {{"cancel", l_timer_cancel}, {NULL, NULL}};

@@ -2,6 +2,7 @@
 ** lvalue.c -- control-message values to and from Lua: maps are tables with
 ** string keys, arrays are sequences, strings and bytes are strings.
 */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lmg.h"
@@ -95,6 +96,10 @@ static void check(lua_State *L, int idx, const char *what, int depth) {
   }
 }
 
+static int by_key(const void *a, const void *b) {
+  return strcmp(((const mg_pair_t *)a)->key, ((const mg_pair_t *)b)->key);
+}
+
 static mg_value_t *build(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   switch (lua_type(L, idx)) {
@@ -124,6 +129,8 @@ static mg_value_t *build(lua_State *L, int idx) {
       mg_map_set(m, lua_tostring(L, -2), build(L, -1));
       lua_pop(L, 1);
     }
+    /* lua_next's order changes from run to run: the keys in byte order */
+    if (m->u.m.n > 1) qsort(m->u.m.kv, m->u.m.n, sizeof *m->u.m.kv, by_key);
     return m;
   }
   default: return mg_nil();

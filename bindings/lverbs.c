@@ -288,26 +288,15 @@ mg_buf_t *lmg_check_packet(lua_State *L, int arg) {
   return b;
 }
 
-/* send(hook, data [, { ts=seconds, linktype=n }]) out of "." */
+/* send(hook, data [, { ts=seconds, linktype=n } | item]) out of "." */
 static int l_send(lua_State *L) {
   lmg_engine_t *g = lmg_check_engine(L, 1);
   const char *hook = lmg_checkname(L, 2);
   luaL_checklstring(L, 3, NULL); /* argument order for errors */
-  int64_t ts = mg_now(g->e);
-  lua_Integer lt = 1;
-  if (!lua_isnoneornil(L, 4)) {
-    luaL_checktype(L, 4, LUA_TTABLE);
-    lua_getfield(L, 4, "ts");
-    if (!lua_isnil(L, -1))
-      ts = (int64_t)(lmg_checkrange(L, 4, luaL_checknumber(L, -1), "ts", 0, LMG_TIME_MAX) * 1e9);
-    lua_getfield(L, 4, "linktype");
-    lt = (lua_Integer)lmg_checkrange(L, 4, (double)luaL_optinteger(L, -1, 1), "linktype", 0,
-                                     0xffff);
-    lua_pop(L, 2);
-  }
+  lmg_meta_t meta;
+  lmg_check_meta(L, 4, mg_now(g->e), &meta);
   mg_buf_t *b = lmg_check_packet(L, 3);
-  b->ts = ts;
-  b->linktype = (uint16_t)lt;
+  lmg_meta_apply(&meta, b);
   int rc = mg_node_send(g->ctl, hook, b);
   if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);

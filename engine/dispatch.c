@@ -18,6 +18,12 @@
 
 static MG_TLS uint32_t tl_depth;
 static MG_TLS mg_item_t *tl_item; /* the item being applied */
+/* The hops left to the data item whose rcvdata runs on this thread, or -1:
+** an item made while handling one inherits them (mg_data_new), so that a
+** node sending new items round a loop meets the hop limit as a forwarded
+** item does (rule 7).  A value, not the item: the handler may have
+** forwarded it, and it may be another's by now. */
+static MG_TLS int64_t tl_ttl = -1;
 
 uint32_t mg__depth(void) { return tl_depth; }
 mg_item_t *mg__current_item(void) { return tl_item; }
@@ -208,6 +214,10 @@ static int apply(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   it->node = n;
   it->hook = h;
   tl_item = it;
+  int64_t saved_ttl = tl_ttl;
+  /* a function sent while a data item was handled carries its hops + 1 */
+  tl_ttl = it->kind == MG_ITEM_DATA ? (int64_t)it->ttl
+           : it->kind == MG_ITEM_FN && it->ttl ? (int64_t)it->ttl - 1 : -1;
   tl_depth++;
   switch (it->kind) {
   case MG_ITEM_DATA: {
@@ -240,6 +250,7 @@ static int apply(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   }
   tl_depth--;
   tl_item = saved;
+  tl_ttl = saved_ttl;
   if (refs) {
     if (h) mg__hook_unref(h);
     mg_node_unref(n);
@@ -566,9 +577,12 @@ forward(mg_hook_t *out, mg_item_t *it, mg_hook_t *p, uint32_t hf,
     mg_drop(it, MG_DROP_DEAD);
     err = -ENOTCONN;
   } else {
+    int64_t saved_ttl = tl_ttl;
+    tl_ttl = it->ttl;
     tl_depth++;
     err = n->te->type->rcvdata(p, it);
     tl_depth--;
+    tl_ttl = saved_ttl;
     if (mg_unlikely(err)) mg__count(mt, &mg__xs(n)->errors, 1, MG_RELAXED);
   }
   if (lw_leave(n, false, mt) & P) after_leave(n);
@@ -592,7 +606,7 @@ mg_item_t *mg_data_new(mg_node_t *n, mg_buf_t *b) {
   mg_item_t *it = mg__item_get();
   it->kind = MG_ITEM_DATA;
   it->node = n;
-  it->ttl = n->eng->ttl;
+  it->ttl = tl_ttl >= 0 ? (uint32_t)tl_ttl : n->eng->ttl;
   it->u.buf = b;
   mg__add(n->eng, &mg__xs(n)->made, 1);
   return it;
@@ -643,6 +657,7 @@ int mg__send_fn_full(mg_node_t *n, mg_hook_t *h, mg_fn_t fn, mg_rel_t rel,
                      void *arg, intptr_t arg2, unsigned flags, mg_rec_t *rec) {
   mg_item_t *it = mg__item_get();
   it->kind = MG_ITEM_FN;
+  it->ttl = tl_ttl >= 0 ? (uint32_t)tl_ttl + 1 : 0; /* see tl_ttl */
   it->u.f.fn = fn;
   it->u.f.rel = rel;
   it->u.f.arg = arg;

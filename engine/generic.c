@@ -135,6 +135,19 @@ int mg__generic(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
       m->cmd != G_STATUS)
     return mg_error(-EINVAL, "%s takes a { field=value ... } argument",
                     m->cmdstr);
+  if (m->args && m->args->type == MG_MAP && m->cmd != G_STATUS) {
+    /* a field nobody reads is refused by name, not ignored */
+    static const char *const none[] = {NULL}, *const mkpeer[] = {"type", "ourhook", "peerhook", NULL},
+      *const connect[] = {"path", "ourhook", "peerhook", NULL}, *const name[] = {"name", NULL},
+      *const rmhook[] = {"hook", NULL}, *const listnodes[] = {"named", NULL};
+    const char *const *known = m->cmd == G_MKPEER ? mkpeer : m->cmd == G_CONNECT ? connect
+      : m->cmd == G_NAME ? name : m->cmd == G_RMHOOK ? rmhook
+      : m->cmd == G_LISTNODES ? listnodes : none;
+    const mg_cmd_t *gc = mg_cmd_find(NULL, m->cmdstr, NULL);
+    if ((rc = mg_map_only(m->args, m->cmdstr, known,
+                          gc && *gc->args ? gc->args : "no arguments")))
+      return rc;
+  }
   switch (m->cmd) {
   case G_SHUTDOWN:
     return mg__rmnode(n);

@@ -215,8 +215,11 @@ void mg__hook_destroy(mg_hook_t *h, bool notify) {
   if (p != DEAD) {
     if (notify && !(f & MG_HF_BYPASS)) { /* p's link ref moves to the item */
       mg__hook_ref(h);
+      /* on the asker's record, as connect's steps are: rmhook and shutdown
+      ** answer once the peer's half is gone too, so a list made next
+      ** shows the peer's hooks as they are */
       mg__send_fn_rec(p->node, NULL, unlink_peer_fn, p, (intptr_t)h,
-                      MG_QUEUE | MG__STEP, NULL);
+                      MG_QUEUE | MG__STEP, mg__current_rec());
     } else
       mg__hook_unref(p);
   }

@@ -186,6 +186,10 @@ mg_buf_t *mg_buf_new(uint32_t len);
 ** inline send; the engine copies it if it must be kept (queued). */
 void mg_buf_lend(mg_buf_t *b, const uint8_t *p, uint32_t len);
 int mg_buf_own(mg_buf_t *b);
+/* Replace the bytes of a buffer nobody else holds (mg_item_writable's),
+** keeping its timestamp, link type, port and tags; the length on the wire
+** stays as far past the captured length as it was. */
+void mg_buf_set(mg_buf_t *b, const void *p, uint32_t len);
 void mg_buf_ref(mg_buf_t *b);
 void mg_buf_unref(mg_buf_t *b);
 mg_buf_t *mg_buf_copy(const mg_buf_t *b);
@@ -226,7 +230,12 @@ struct mg_msg {
 };
 
 /* One command a node type answers, with its help text for the REPL. */
-enum { MG_CMD_READONLY = 1 };
+enum {
+  MG_CMD_READONLY = 1,
+  /* its arguments are the handler's to check: without it, a command whose
+  ** synopsis is "" takes none, and a field given to it is refused */
+  MG_CMD_ANYARGS = 2
+};
 typedef struct mg_cmd {
   const char *name;
   uint32_t cmd;

@@ -66,6 +66,23 @@ static void send_reply(mg_node_t *n, mg_item_t *it, int err,
   mg_node_unref(dest);
 }
 
+/* A command of a type whose synopsis is empty takes no argument: a field
+** given to it would be silently ignored, so it is refused by name. */
+static int no_args(const mg_type_t *t, const mg_msg_t *m) {
+  const mg_value_t *a = m->args;
+  if (!a || a->type == MG_NIL || (a->type == MG_MAP && a->u.m.n == 0) || !t->cmds)
+    return 0;
+  for (const mg_cmd_t *c = t->cmds; c->name; c++) {
+    if (c->cmd != m->cmd || strcmp(c->name, m->cmdstr)) continue;
+    if ((c->flags & MG_CMD_ANYARGS) || !c->args || *c->args) return 0;
+    if (a->type == MG_MAP)
+      return mg_error(-EINVAL, "%s: unknown field '%s' (it takes no arguments)", m->cmdstr,
+                      a->u.m.kv[0].key);
+    return mg_error(-EINVAL, "%s takes no arguments", m->cmdstr);
+  }
+  return 0;
+}
+
 int mg__apply_msg(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   mg_msg_t *m = it->u.m.msg;
   const mg_type_t *t = n->te->type;
@@ -91,8 +108,10 @@ int mg__apply_msg(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
     err = mg__node_error(n, -ENOENT, "is shut down");
   else if (m->cookie == MG_COOKIE_GENERIC)
     err = mg__generic(n, m, h, &reply);
-  else if (t->rcvmsg)
-    err = t->rcvmsg(n, m, h, &reply);
+  else if (t->rcvmsg) {
+    err = no_args(t, m);
+    if (!err) err = t->rcvmsg(n, m, h, &reply);
+  }
   else
     err = mg__node_error(n, -ENOSYS, "takes no messages");
   char msg[256] = "";

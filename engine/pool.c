@@ -206,6 +206,20 @@ int mg_buf_own(mg_buf_t *b) {
   return 0;
 }
 
+void mg_buf_set(mg_buf_t *b, const void *p, uint32_t len) {
+  uint32_t cut = b->wirelen > b->len ? b->wirelen - b->len : 0;
+  b->flags &= (uint8_t)~MG_BUF_LENT; /* the lender's bytes are not ours to keep */
+  if (MG_BUF_HEADROOM + len > b->cap) {
+    if (b->head != inline_store(b)) free(b->head);
+    b->cap = MG_BUF_HEADROOM + len;
+    b->head = mg_alloc(b->cap);
+  }
+  b->data = b->head + MG_BUF_HEADROOM;
+  memcpy(b->data, p, len);
+  b->len = len;
+  b->wirelen = len + cut;
+}
+
 void mg_buf_ref(mg_buf_t *b) {
   atomic_fetch_add_explicit(&b->refs, 1, MG_RELAXED);
 }

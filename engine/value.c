@@ -253,7 +253,11 @@ void mg_value_print(const mg_value_t *v, mg_sbuf_t *o) {
     if (isnan(v->u.n)) snprintf(tmp, sizeof tmp, "nan");
     else if (isinf(v->u.n)) snprintf(tmp, sizeof tmp, v->u.n > 0 ? "inf" : "-inf");
     else {
-      snprintf(tmp, sizeof tmp, "%.17g", v->u.n);
+      /* the shortest of 15, 16, 17 digits that reads back the same */
+      for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v->u.n);
+        if (strtod(tmp, NULL) == v->u.n) break;
+      }
       if (!strpbrk(tmp, ".e")) strcat(tmp, ".0"); /* stays a number */
     }
     mg_sbuf_add(o, tmp, strlen(tmp));

@@ -6,16 +6,21 @@
 **           packet the program accepts goes out of ifMatch, any other out
 **           of ifNotMatch (a missing or unconnected hook drops it).
 ** MESSAGES  setprogram { thisHook="in" ifMatch="udp" ifNotMatch="rest"
-**                        expr="udp port 53" tagMatch=7 }
+**                        expr="udp port 53" }, or ng_bpf's own form with
+**           the instructions instead of expr: bpf_prog_len=N
+**           bpf_prog=[ { code=40 jt=0 jf=0 k=12 } ... ] (tcpdump -ddd's
+**           numbers), checked as pcap's bpf_validate checks them.
 **           getprogram { hook="in" }; getstats / clrstats / getclrstats
 **           { hook="in" } -> { recvFrames recvOctets recvMatchFrames
-**           recvMatchOctets xmitFrames xmitOctets }.
-** tagMatch (not ng_bpf's; 0, the default, leaves tags alone) sets the
+**           recvMatchOctets xmitFrames xmitOctets }; the hook may be
+**           named by a bare string too (getstats "in"), as in ng_bpf.
+** tagMatch=N (not ng_bpf's; 0, the default, leaves tags alone) sets the
 ** item's tag (mg_item_tag) of every packet the program accepts, so that a
 ** tag node or a Lua node further on can sort by it.
-** A program is compiled for the link type of the packets that meet it
+** An expression is compiled for the link type of the packets that meet it
 ** (once per link type); one that cannot apply to a link type matches
-** nothing there, and the failure is counted and logged once.
+** nothing there, and the failure is counted and logged once.  A program
+** of instructions runs as it is on every link type.
 */
 #include <pcap/pcap.h>
 #include <pthread.h>
@@ -26,6 +31,9 @@
 #include "builtin.h"
 
 #define MAXLT 4 /* link types a hook keeps programs for */
+#ifndef BPF_MAXINSNS
+#define BPF_MAXINSNS 4096 /* the kernel's and pcap's bpf_validate's bound */
+#endif
 
 enum { BPF_SETPROGRAM = 1, BPF_GETPROGRAM, BPF_GETSTATS, BPF_CLRSTATS,
        BPF_GETCLRSTATS };
@@ -38,6 +46,8 @@ typedef struct {
 
 typedef struct hinfo {
   char *expr, *match, *nomatch;
+  struct bpf_insn *insns; /* a program given as instructions, or NULL */
+  uint32_t ninsns;
   uint32_t tag; /* set on a match; 0: none */
   mg_hook_t *hmatch, *hnomatch; /* resolved by writers, read by readers */
   compiled_t progs[MAXLT];
@@ -143,7 +153,14 @@ static int bpf_rcvdata(mg_hook_t *h, mg_item_t *it) {
   mg_counter_add(mt, &hi->rf, 1);
   mg_counter_add(mt, &hi->ro, b->len);
   bool match = false;
-  if (hi->expr) {
+  if (hi->insns) {
+    u_int r = bpf_filter(hi->insns, b->data, b->wirelen, b->len);
+    match = r != 0;
+    if (match && r < b->len) {
+      b = mg_item_writable(it);
+      b->len = r;
+    }
+  } else if (hi->expr) {
     compiled_t *c = program(n, hi, b->linktype, b->flags & MG_BUF_SWAPPED);
     if (c && c->ok) {
       u_int r = bpf_filter(c->prog.bf_insns, b->data, b->wirelen, b->len);
@@ -173,62 +190,203 @@ static int bpf_rcvdata(mg_hook_t *h, mg_item_t *it) {
   return mg_forward(dest, it);
 }
 
-static mg_hook_t *named_hook(mg_node_t *n, const mg_value_t *args, const char *k) {
+/* The hook a command names: { k="name" }, or the name alone ("in"), as
+** ng_bpf's ASCII form allows. */
+static int named_hook(mg_node_t *n, const mg_msg_t *m, const char *k, mg_hook_t **out) {
+  const mg_value_t *args = m->args;
   const char *name = NULL;
-  if (!mg_map_str(args, k, &name)) return NULL;
-  if (!name) {
-    mg_error(-EINVAL, "bpf: this command needs { %s=\"name\" }", k);
-    return NULL;
+  if (args && args->type == MG_STR) name = args->u.s.p;
+  else {
+    char form[48];
+    snprintf(form, sizeof form, "{ %s=\"name\" } or \"name\"", k);
+    const char *known[] = {k, NULL};
+    int rc = mg_map_only(args, m->cmdstr, known, form);
+    if (rc) return rc;
+    if (!mg_map_str(args, k, &name)) return -EINVAL;
+    if (!name) return mg_error(-EINVAL, "%s: needs %s", m->cmdstr, form);
   }
-  mg_hook_t *h = mg_node_hook(n, name);
-  if (!h) mg_error(-ENOENT, "bpf has no hook '%s'", name);
-  return h;
+  char q[MG_QUOTESIZ];
+  *out = mg_node_hook(n, name);
+  if (!*out) return mg_error(-ENOENT, "bpf has no hook %s", mg_quote(q, name));
+  return 0;
 }
+
+/* {------------------------------------------------------ instructions */
+/* One instruction's field: an integer in [0, max] */
+static int insn_field(const mg_value_t *in, uint32_t i, const char *k, int64_t max,
+                      int64_t *out) {
+  const mg_value_t *v = mg_map_get(in, k);
+  *out = 0;
+  if (!v) return 0; /* ng_bpf's text form leaves zero fields out */
+  if (v->type != MG_INT || v->u.i < 0 || v->u.i > max)
+    return mg_error(-EINVAL, "setprogram: bpf_prog[%u].%s must be an integer from 0 "
+                             "to %lld", i + 1, k, (long long)max);
+  *out = v->u.i;
+  return 0;
+}
+
+/* pcap's bpf_validate, with the reason: jumps forward and inside, memory
+** slots in range, no division by a constant 0, ends in a return. */
+static int validate(const struct bpf_insn *f, uint32_t len) {
+  if (len == 0) return mg_error(-EINVAL, "setprogram: bpf_prog is empty");
+  if (len > BPF_MAXINSNS)
+    return mg_error(-EINVAL, "setprogram: bpf_prog has %u instructions, at most %d", len,
+                    BPF_MAXINSNS);
+  for (uint32_t i = 0; i < len; i++) {
+    const struct bpf_insn *p = &f[i];
+    bool ok = true;
+    const char *why = "an unknown opcode";
+    switch (BPF_CLASS(p->code)) {
+    case BPF_LD:
+    case BPF_LDX:
+      switch (BPF_MODE(p->code)) {
+      case BPF_IMM: case BPF_IND: case BPF_MSH: case BPF_ABS: case BPF_LEN: break;
+      case BPF_MEM:
+        ok = p->k < BPF_MEMWORDS;
+        why = "a memory slot out of range";
+        break;
+      default: ok = false;
+      }
+      break;
+    case BPF_ST:
+    case BPF_STX:
+      ok = p->k < BPF_MEMWORDS;
+      why = "a memory slot out of range";
+      break;
+    case BPF_ALU:
+      switch (BPF_OP(p->code)) {
+      case BPF_ADD: case BPF_SUB: case BPF_MUL: case BPF_OR: case BPF_AND:
+      case BPF_XOR: case BPF_LSH: case BPF_RSH: case BPF_NEG: break;
+      case BPF_DIV: case BPF_MOD:
+        ok = !(BPF_SRC(p->code) == BPF_K && p->k == 0);
+        why = "a division by a constant 0";
+        break;
+      default: ok = false;
+      }
+      break;
+    case BPF_JMP: {
+      uint32_t from = i + 1;
+      why = "a jump past the end";
+      switch (BPF_OP(p->code)) {
+      case BPF_JA: ok = p->k < len - from; break;
+      case BPF_JEQ: case BPF_JGT: case BPF_JGE: case BPF_JSET:
+        ok = from + p->jt < len && from + p->jf < len;
+        break;
+      default: ok = false; why = "an unknown opcode";
+      }
+      break;
+    }
+    case BPF_RET: case BPF_MISC: break;
+    default: ok = false;
+    }
+    if (!ok)
+      return mg_error(-EINVAL, "setprogram: bpf_prog[%u] (code=%u k=%u) is not valid: %s",
+                      i + 1, p->code, p->k, why);
+  }
+  if (BPF_CLASS(f[len - 1].code) != BPF_RET)
+    return mg_error(-EINVAL, "setprogram: bpf_prog must end in a return (ret), "
+                             "not code=%u", f[len - 1].code);
+  return 0;
+}
+
+/* bpf_prog_len and bpf_prog, as ng_bpf takes them: a program or an error */
+static int instructions(const mg_value_t *a, struct bpf_insn **out, uint32_t *n) {
+  const mg_value_t *pl = mg_map_get(a, "bpf_prog_len"), *pv = mg_map_get(a, "bpf_prog");
+  bool none = pv && pv->type == MG_MAP && pv->u.m.n == 0; /* {} from Lua: [ ] */
+  if (!pv || (pv->type != MG_ARRAY && !none))
+    return mg_error(-EINVAL, "setprogram: bpf_prog must be an array of "
+                             "{ code= jt= jf= k= }");
+  uint32_t len = none ? 0 : pv->u.a.n;
+  if (!pl || pl->type != MG_INT || pl->u.i != (int64_t)len)
+    return mg_error(-EINVAL, "setprogram: bpf_prog_len must be the number of "
+                             "instructions in bpf_prog (%u)", len);
+  if (len == 0 || len > BPF_MAXINSNS) return validate(NULL, len);
+  static const char *const known[] = {"code", "jt", "jf", "k", NULL};
+  struct bpf_insn *f = mg_calloc(len, sizeof *f);
+  int rc = 0;
+  for (uint32_t i = 0; i < len && !rc; i++) {
+    const mg_value_t *in = pv->u.a.v[i];
+    char cmd[48];
+    snprintf(cmd, sizeof cmd, "setprogram: bpf_prog[%u]", i + 1);
+    int64_t code, jt, jf, k;
+    rc = mg_map_only(in, cmd, known, "{ code= jt= jf= k= }");
+    if (!rc) rc = insn_field(in, i, "code", 0xffff, &code);
+    if (!rc) rc = insn_field(in, i, "jt", 255, &jt);
+    if (!rc) rc = insn_field(in, i, "jf", 255, &jf);
+    if (!rc) rc = insn_field(in, i, "k", 0xffffffffLL, &k);
+    if (!rc)
+      f[i] = (struct bpf_insn){(u_short)code, (u_char)jt, (u_char)jf, (bpf_u_int32)k};
+  }
+  if (!rc) rc = validate(f, len);
+  if (rc) {
+    free(f);
+    return rc;
+  }
+  *out = f;
+  *n = len;
+  return 0;
+}
+/* }------------------------------------------------------ */
 
 static int setprogram(mg_node_t *n, const mg_value_t *a) {
   static const char *const known[] = {"thisHook", "ifMatch", "ifNotMatch", "expr",
-                                      "tagMatch", NULL};
-  const char *expr = NULL, *m = NULL, *nm = NULL;
+                                      "bpf_prog_len", "bpf_prog", "tagMatch", NULL};
+  static const char form[] =
+    "{ thisHook= ifMatch= ifNotMatch= expr= tagMatch= } or { thisHook= ifMatch= "
+    "ifNotMatch= bpf_prog_len= bpf_prog=[ { code= jt= jf= k= } ... ] tagMatch= }";
+  const char *expr = NULL, *m = NULL, *nm = NULL, *this = NULL;
   double tag = 0;
-  if (!a || a->type != MG_MAP)
-    return mg_error(-EINVAL, "setprogram takes { thisHook= ifMatch= ifNotMatch= expr= }");
-  int rc0 = mg_map_only(a, "setprogram", known,
-                        "{ thisHook= ifMatch= ifNotMatch= expr= tagMatch= }");
-  if (rc0 || (rc0 = mg_map_num(a, "tagMatch", 0, 4294967295.0, &tag))) return rc0;
+  int rc = mg_map_only(a, "setprogram", known, form);
+  if (rc || (rc = mg_map_num(a, "tagMatch", 0, 4294967295.0, &tag))) return rc;
   if (tag != (double)(uint32_t)tag)
     return mg_error(-EINVAL, "tagMatch: must be an integer, got %g", tag);
-  mg_hook_t *h = named_hook(n, a, "thisHook");
-  if (!h) return -EINVAL;
-  if (!mg_map_str(a, "expr", &expr) || !mg_map_str(a, "ifMatch", &m) ||
-      !mg_map_str(a, "ifNotMatch", &nm))
+  if (!mg_map_str(a, "thisHook", &this) || !mg_map_str(a, "expr", &expr) ||
+      !mg_map_str(a, "ifMatch", &m) || !mg_map_str(a, "ifNotMatch", &nm))
     return -EINVAL;
-  if (!expr) expr = "";
-  /* check the expression now, on Ethernet, so that a typo is an error
-  ** here and not a silent no-match later (link types are checked when
-  ** packets of them arrive) */
-  pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
-  struct bpf_program p;
-  if (pcap_compile(dead, &p, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-    pcap_t *raw = pcap_open_dead(DLT_RAW, 262144);
-    bool ok = pcap_compile(raw, &p, expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
-    if (ok) pcap_freecode(&p);
-    pcap_close(raw);
-    if (!ok) {
-      char q[MG_QUOTESIZ];
-      int rc = mg_error(-EINVAL, "bpf: bad expression %s: %s", mg_quote(q, expr),
-                        pcap_geterr(dead));
-      pcap_close(dead);
-      return rc;
-    }
-  } else
-    pcap_freecode(&p);
-  pcap_close(dead);
+  if (!this) return mg_error(-EINVAL, "setprogram: thisHook is missing (%s)", form);
+  char q[MG_QUOTESIZ];
+  mg_hook_t *h = mg_node_hook(n, this);
+  if (!h) return mg_error(-ENOENT, "bpf has no hook %s", mg_quote(q, this));
+  bool prog = mg_map_get(a, "bpf_prog") || mg_map_get(a, "bpf_prog_len");
+  if (prog && expr)
+    return mg_error(-EINVAL, "setprogram: expr or bpf_prog, not both");
+  struct bpf_insn *insns = NULL;
+  uint32_t ninsns = 0;
+  if (prog) {
+    rc = instructions(a, &insns, &ninsns);
+    if (rc) return rc;
+    expr = NULL;
+  } else {
+    if (!expr) expr = "";
+    /* check the expression now, on Ethernet, so that a typo is an error
+    ** here and not a silent no-match later (link types are checked when
+    ** packets of them arrive) */
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
+    struct bpf_program p;
+    if (pcap_compile(dead, &p, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+      pcap_t *raw = pcap_open_dead(DLT_RAW, 262144);
+      bool ok = pcap_compile(raw, &p, expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+      if (ok) pcap_freecode(&p);
+      pcap_close(raw);
+      if (!ok) {
+        rc = mg_error(-EINVAL, "bpf: bad expression %s: %s", mg_quote(q, expr),
+                      pcap_geterr(dead));
+        pcap_close(dead);
+        return rc;
+      }
+    } else
+      pcap_freecode(&p);
+    pcap_close(dead);
+  }
   hinfo_t *hi = info(h);
   forget_programs(hi);
   free(hi->expr);
   free(hi->match);
   free(hi->nomatch);
-  hi->expr = mg_strdup(expr);
+  free(hi->insns);
+  hi->expr = expr ? mg_strdup(expr) : NULL;
+  hi->insns = insns;
+  hi->ninsns = ninsns;
   hi->match = m && *m ? mg_strdup(m) : NULL;
   hi->nomatch = nm && *nm ? mg_strdup(nm) : NULL;
   hi->tag = (uint32_t)tag;
@@ -253,8 +411,9 @@ static int bpf_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
                       mg_value_t **reply) {
   (void)last;
   if (m->cmd == BPF_SETPROGRAM) return setprogram(n, m->args);
-  mg_hook_t *h = named_hook(n, m->args, "hook");
-  if (!h) return -EINVAL;
+  mg_hook_t *h;
+  int rc = named_hook(n, m, "hook", &h);
+  if (rc) return rc;
   hinfo_t *hi = info(h);
   switch (m->cmd) {
   case BPF_GETPROGRAM: {
@@ -262,7 +421,20 @@ static int bpf_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
     mg_map_set(v, "thisHook", mg_str(mg_hook_name(h)));
     mg_map_set(v, "ifMatch", mg_str(hi->match ? hi->match : ""));
     mg_map_set(v, "ifNotMatch", mg_str(hi->nomatch ? hi->nomatch : ""));
-    mg_map_set(v, "expr", mg_str(hi->expr ? hi->expr : ""));
+    if (hi->insns) {
+      mg_map_set(v, "bpf_prog_len", mg_int(hi->ninsns));
+      mg_value_t *pa = mg_array();
+      for (uint32_t i = 0; i < hi->ninsns; i++) {
+        mg_value_t *in = mg_map();
+        mg_map_set(in, "code", mg_int(hi->insns[i].code));
+        mg_map_set(in, "jt", mg_int(hi->insns[i].jt));
+        mg_map_set(in, "jf", mg_int(hi->insns[i].jf));
+        mg_map_set(in, "k", mg_int(hi->insns[i].k));
+        mg_array_push(pa, in);
+      }
+      mg_map_set(v, "bpf_prog", pa);
+    } else
+      mg_map_set(v, "expr", mg_str(hi->expr ? hi->expr : ""));
     mg_map_set(v, "tagMatch", mg_int(hi->tag));
     *reply = v;
     return 0;
@@ -304,6 +476,7 @@ static void bpf_disconnect(mg_hook_t *h) {
   free(hi->expr);
   free(hi->match);
   free(hi->nomatch);
+  free(hi->insns);
   pthread_mutex_destroy(&hi->mu);
   free(hi);
   if (mg_node_numhooks(n) == 0 && mg_node_valid(n)) mg_node_rmself(n);
@@ -311,13 +484,15 @@ static void bpf_disconnect(mg_hook_t *h) {
 
 static const mg_cmd_t bpf_cmds[] = {
   {"setprogram", BPF_SETPROGRAM, 0,
-   "{ thisHook=\"in\" ifMatch=\"yes\" ifNotMatch=\"no\" expr=\"udp\" tagMatch=0 }",
-   "filter data arriving on a hook; tagMatch: tag what matches"},
-  {"getprogram", BPF_GETPROGRAM, MG_CMD_READONLY, "{ hook=\"in\" }",
+   "{ thisHook=\"in\" ifMatch=\"yes\" ifNotMatch=\"no\" expr=\"udp\" | "
+   "bpf_prog_len=N bpf_prog=[ { code= jt= jf= k= } ... ] tagMatch=0 }",
+   "filter data arriving on a hook by a tcpdump expression or ng_bpf's instructions "
+   "(tcpdump -ddd); tagMatch: tag what matches"},
+  {"getprogram", BPF_GETPROGRAM, MG_CMD_READONLY, "{ hook=\"in\" } | \"in\"",
    "a hook's program and destinations"},
-  {"getstats", BPF_GETSTATS, MG_CMD_READONLY, "{ hook=\"in\" }", "a hook's counters"},
-  {"clrstats", BPF_CLRSTATS, 0, "{ hook=\"in\" }", "zero a hook's counters"},
-  {"getclrstats", BPF_GETCLRSTATS, 0, "{ hook=\"in\" }",
+  {"getstats", BPF_GETSTATS, MG_CMD_READONLY, "{ hook=\"in\" } | \"in\"", "a hook's counters"},
+  {"clrstats", BPF_CLRSTATS, 0, "{ hook=\"in\" } | \"in\"", "zero a hook's counters"},
+  {"getclrstats", BPF_GETCLRSTATS, 0, "{ hook=\"in\" } | \"in\"",
    "a hook's counters, then zero them"},
   {NULL, 0, 0, NULL, NULL}};
 

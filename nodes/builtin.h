@@ -10,6 +10,12 @@
 #include "nodes.def"
 #undef MG_NODE
 
+/* [loop] A pcap node tells fn(arg, its id) when, running, it finishes (the
+** end of the file, count, duration, an error, close); *done: finished
+** already.  One listener per node; -EINVAL for a node of another type. */
+typedef void (*mg_pcap_done_fn)(void *arg, uint32_t id);
+int mg_pcap_on_done(mg_node_t *n, mg_pcap_done_fn fn, void *arg, bool *done);
+
 /* Register every built-in type with e. */
 int mg_builtin_register(mg_engine_t *e);
 

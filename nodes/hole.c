@@ -43,6 +43,9 @@ static int hole_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
                        mg_value_t **reply) {
   (void)last;
   const char *name = NULL;
+  static const char *const known[] = {"hook", NULL};
+  int rc = mg_map_only(m->args, m->cmdstr, known, "{ hook=\"name\" }");
+  if (rc) return rc;
   if (!mg_map_str(m->args, "hook", &name)) return -EINVAL;
   if (!name) return mg_error(-EINVAL, "%s needs { hook=\"name\" }", m->cmdstr);
   mg_hook_t *h = mg_node_hook(n, name);

@@ -148,9 +148,11 @@ static int xmit_of(const mg_value_t *v, int *out) {
 }
 
 static int setconfig(o2m_t *o, const mg_value_t *args) {
-  if (!args || args->type != MG_MAP)
-    return mg_error(-EINVAL, "setconfig takes { xmitAlg=1 failAlg=1 enabledLinks=[ ... ] }");
-  int xmit = o->xmit, rc;
+  static const char *const known[] = {"xmitAlg", "failAlg", "enabledLinks", NULL};
+  int rc = mg_map_only(args, "setconfig", known,
+                       "{ xmitAlg=1 failAlg=1 enabledLinks=[ ... ] }");
+  if (rc) return rc;
+  int xmit = o->xmit;
   if ((rc = xmit_of(mg_map_get(args, "xmitAlg"), &xmit))) return rc;
   int64_t fail = o->fail;
   if (!mg_map_int(args, "failAlg", &fail)) return -EINVAL;
@@ -161,7 +163,11 @@ static int setconfig(o2m_t *o, const mg_value_t *args) {
   bool en[MAXLINKS];
   memcpy(en, o->enabled, sizeof en);
   mg_value_t *links = mg_map_get(args, "enabledLinks");
-  if (links) {
+  if (links && links->type == MG_MAP && links->u.m.n == 0) { /* {} from Lua: [ ] */
+    memset(en, 0, sizeof en);
+  } else if (links) {
+    /* as ng_one2many's fixed array: a link not listed is disabled */
+    memset(en, 0, sizeof en);
     if (links->type != MG_ARRAY || links->u.a.n > MAXLINKS)
       return mg_error(-EINVAL, "enabledLinks is an array of at most %d 0/1 values",
                       MAXLINKS);
@@ -206,6 +212,9 @@ static int o2m_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
   }
   default: {
     int64_t l = -1;
+    static const char *const known[] = {"linkNum", NULL};
+    int rc = mg_map_only(m->args, m->cmdstr, known, "{ linkNum=N }");
+    if (rc) return rc;
     if (!mg_map_int(m->args, "linkNum", &l)) return -EINVAL;
     if (l < -1 || l >= MAXLINKS)
       return mg_error(-EINVAL, "linkNum is -1 (one) or 0..%d", MAXLINKS - 1);
@@ -230,7 +239,8 @@ static void o2m_disconnect(mg_hook_t *h) {
 static const mg_cmd_t o2m_cmds[] = {
   {"setconfig", O2M_SETCONFIG, 0,
    "{ xmitAlg=1 failAlg=1 enabledLinks=[ 1 1 ... ] }",
-   "choose how data from one is spread (1 rr, 2 all, 3 failover)"},
+   "choose how data from one is spread (1 rr, 2 all, 3 failover); enabledLinks is "
+   "the whole array: a link it leaves out is disabled"},
   {"getconfig", O2M_GETCONFIG, MG_CMD_READONLY, "", "the current config"},
   {"getstats", O2M_GETSTATS, MG_CMD_READONLY, "{ linkNum=0 }",
    "counters of a many link (-1: the one hook)"},

@@ -93,6 +93,8 @@ typedef struct src {
   int64_t dev_sum, dev_max;
   char err[PCAP_ERRBUF_SIZE];
   char rerr[PCAP_ERRBUF_SIZE + 256]; /* why reading stopped early */
+  mg_pcap_done_fn done_fn; /* told when a running source finishes */
+  void *done_arg;
 } src_t;
 
 /* Far enough ahead to mean never, near enough to add any clock to. */
@@ -327,6 +329,7 @@ static void hold(src_t *s, bool on) {
 }
 
 static void finish(src_t *s) {
+  if (s->running && s->done_fn) s->done_fn(s->done_arg, mg_node_id(s->node));
   if (s->running) s->ended = mono();
   s->running = false;
   s->done = true;
@@ -538,8 +541,12 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 /* {====================================================== messages */
 
 static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
-  if (!a || a->type != MG_MAP)
-    return mg_error(-EINVAL, "open takes { file=\"x.pcap\" } or { iface=\"eth0\" }");
+  static const char *const known[] = {
+    "file", "iface", "filter", "snaplen", "promisc", "speed", "multiplier", "pps",
+    "mbps", "loop", "loopdelay", "count", "duration", "burst", "bufsize", "reader",
+    "fanout", "fanout_mode", NULL};
+  int rc = mg_map_only(a, "open", known, "{ file=\"x.pcap\" ... } or { iface=\"eth0\" ... }");
+  if (rc) return rc;
   const char *file = NULL, *iface = NULL, *filter = NULL, *speed = NULL, *reader = NULL,
              *fmode = NULL;
   if (!mg_map_str(a, "file", &file) || !mg_map_str(a, "iface", &iface) ||
@@ -565,7 +572,6 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   s->promisc = !pv || pv->type == MG_NIL || pv->u.b;
   double snaplen = 0, mult = 0, pps = 0, mbps = 0, loops = 1, delay = 0,
          count = 0, duration = 0, burst = 64, bufsize = 0, fanout = -1;
-  int rc;
   /* every limit keeps the casts below and the ns arithmetic defined */
   if ((rc = mg_map_num(a, "snaplen", 0, 262144, &snaplen)) ||
       (rc = mg_map_num(a, "multiplier", 0, 1e6, &mult)) ||
@@ -742,6 +748,15 @@ static int src_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
 }
 /* }====================================================== */
 
+int mg_pcap_on_done(mg_node_t *n, mg_pcap_done_fn fn, void *arg, bool *done) {
+  if (mg_node_type(n) != &mg_type_pcap) return -EINVAL;
+  src_t *s = mg_node_priv(n);
+  s->done_fn = fn;
+  s->done_arg = arg;
+  *done = s->done && !s->running;
+  return 0;
+}
+
 static int src_constructor(mg_node_t *n) {
   src_t *s = mg_node_priv(n);
   s->node = n;
@@ -765,6 +780,7 @@ static void src_disconnect(mg_hook_t *h) {
 
 static void src_shutdown(mg_node_t *n) {
   src_t *s = mg_node_priv(n);
+  s->done_fn = NULL; /* going away is not finishing */
   finish(s);
   src_close(s);
   free(s->file);

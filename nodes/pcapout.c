@@ -235,11 +235,12 @@ static int out_rcvdata(mg_hook_t *h, mg_item_t *it) {
 }
 
 static int out_open(out_t *o, const mg_value_t *a) {
-  if (!a || a->type != MG_MAP)
-    return mg_error(-EINVAL, "open takes { file=\"out.pcap\" } or { iface=\"eth0\" }");
+  static const char *const known[] = {"file", "iface", "format", "precision",
+                                      "linktype", "snaplen", NULL};
+  int rc = mg_map_only(a, "open", known, "{ file=\"out.pcap\" ... } or { iface=\"eth0\" }");
+  if (rc) return rc;
   const char *file = NULL, *iface = NULL, *format = NULL, *prec = NULL;
   double linktype = -1, snaplen = 262144;
-  int rc;
   mg_value_t *lt = mg_map_get(a, "linktype");
   if (lt && lt->type == MG_STR) { /* a name: "EN10MB", "RAW" */
     linktype = pcap_datalink_name_to_val(lt->u.s.p);

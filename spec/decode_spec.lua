@@ -91,8 +91,22 @@ describe("item:decode", function()
     -- a later fragment carries no ports
     local frag = ETH .. hex "08 00 45 00 00 28 00 01 00 10 40 11 00 00 0a 00 00 01 0a 00 00 02 00 07 00 09 00 08 00 00"
     d = decode(frag)
-    assert.equal(17, d.proto)
+    assert.equal("udp", d.proto) -- a name, as for the first fragment
     assert.is_nil(d.udp)
     assert.equal(16, d.ip.frag)
+  end)
+
+  it("names the protocol with a string, always: a name, or the number in decimal", function()
+    local function ip(proto)
+      return ETH .. hex "08 00 45 00 00 18 00 01 00 00 40" .. string.char(proto) ..
+        hex "00 00 0a 00 00 01 0a 00 00 02 00 00 00 00"
+    end
+    local names = { [1] = "icmp", [2] = "igmp", [6] = "tcp", [17] = "udp", [47] = "gre",
+      [50] = "esp", [51] = "ah", [58] = "icmp6", [132] = "sctp", [103] = "103", [0] = "0" }
+    for n, name in pairs(names) do
+      local d = decode(ip(n))
+      assert.equal(name, d.proto)
+      assert.equal(n, d.ip.proto) -- the number stays in ip.proto
+    end
   end)
 end)

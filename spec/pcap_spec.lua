@@ -42,6 +42,39 @@ describe("the pcap source", function()
     g:close()
   end)
 
+  it("tells on_done once when it finishes, and refuses what is not a source", function()
+    local g = source(SAMPLE)
+    local calls, seen = 0, nil
+    assert.is_true(g:on_done("src:", function()
+      calls = calls + 1
+      seen = g:msg("src:", "getstats")
+    end))
+    local every = g:every(0.01, function() end) -- does not keep run() going
+    assert.is_true(g:msg("src:", "start"))
+    g:run()
+    assert.equal(1, calls)
+    assert.is_true(seen.done)
+    assert.equal(300, seen.packets)
+    g:run(0.02)
+    assert.equal(1, calls) -- once
+    -- registered after the end: told on the next turn of the loop
+    local late = 0
+    assert.is_true(g:on_done("src:", function() late = late + 1 end))
+    g:run()
+    assert.equal(1, late)
+    every:cancel()
+    local r, err, name = g:on_done("nosuch:", print)
+    assert.is_nil(r)
+    assert.matches("nosuch", err)
+    assert.equal("ENOENT", name)
+    r, err, name = g:on_done("sink:", print)
+    assert.is_nil(r)
+    assert.matches("on_done: 'sink:' is a hole node, not a pcap source", err)
+    assert.equal("EINVAL", name)
+    assert.error_matches(function() g:on_done("src:") end, "bad argument #2 to 'on_done'")
+    g:close()
+  end)
+
   it("keeps nanoseconds, filters at the source, loops and stops at a count", function()
     local g = H.engine()
     g:define("ts", { constructor = function(node) node.ts = {} end,

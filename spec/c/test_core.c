@@ -303,7 +303,8 @@ static void t_bad_input(void) {
   CHECK_ERR(mg_ctl_call(CTL, "t:bogus", "nodeinfo", NULL, NULL), -ENOENT, "has no hook 'bogus'");
   CHECK_ERR(mg_ctl_call(CTL, "t:", "frobnicate", NULL, NULL), -ENOSYS, "no command 'frobnicate'");
   CHECK_ERR(mg_ctl_call_text(CTL, "t:", "name", "{ name=", NULL), -EINVAL, "bad value");
-  CHECK_ERR(mg_ctl_call_text(CTL, "t:", "name", "{ nom=\"x\" }", NULL), -EINVAL, "needs a 'name' field");
+  CHECK_ERR(mg_ctl_call_text(CTL, "t:", "name", "{ nom=\"x\" }", NULL), -EINVAL, "unknown field 'nom'");
+  CHECK_ERR(mg_ctl_call_text(CTL, "t:", "name", "{ }", NULL), -EINVAL, "needs a 'name' field");
   CHECK_ERR(mg_ctl_call_text(CTL, "t:", "name", "{ name=5 }", NULL), -EINVAL, "must be a string");
   CHECK_ERR(mg_ctl_call_text(CTL, "t:", "mkpeer", "[ 1 ]", NULL), -EINVAL, "field=value");
   CHECK_ERR(mg_name(CTL, "t:", "ctl"), -EADDRINUSE, "already in use");
