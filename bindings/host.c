@@ -105,6 +105,8 @@ static int run_commands(lua_State *L, const char *file) {
   }
   if (host_session(L) != LUA_OK) return 1;
   int sess = lua_gettop(L), status = 0, lineno = 0;
+  lua_pushboolean(L, 1); /* g:close() ends the file: the engine closes after */
+  lua_setfield(L, sess, "hosted");
   lua_getglobal(L, "mg");
   lua_getfield(L, -1, "repl");
   lua_getfield(L, -1, "line");
@@ -142,7 +144,17 @@ static int run_commands(lua_State *L, const char *file) {
   }
   free(line);
   if (f != stdin) fclose(f);
-  if (!status && luaL_dostring(L, "g:run()") != LUA_OK) { /* let it finish */
+  lua_pushnil(L);
+  lua_setfield(L, sess, "hosted");
+  lua_getfield(L, sess, "close");
+  bool close = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (close) { /* g:close() in the file: it ends there */
+    lua_getfield(L, sess, "g");
+    lua_getfield(L, -1, "close");
+    lua_insert(L, -2);
+    if (host_report(L, lua_pcall(L, 1, 0, 0)) != LUA_OK) status = 1;
+  } else if (!status && luaL_dostring(L, "g:run()") != LUA_OK) { /* let it finish */
     host_report(L, LUA_ERRRUN);
     status = 1;
   }

@@ -224,6 +224,10 @@ int host_repl(lua_State *L) {
   if (host_session(L) != LUA_OK) return 1;
   lua_pushcfunction(L, l_write);
   lua_setfield(L, -2, "write");
+  lua_pushboolean(L, 1); /* g:close() ends the session; g:run() is refused */
+  lua_setfield(L, -2, "hosted");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "prompt");
   sess_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getglobal(L, "g");
   lmg_engine_t *g = luaL_checkudata(L, -1, LMG_ENGINE);
@@ -264,6 +268,11 @@ int host_repl(lua_State *L) {
   uv_close((uv_handle_t *)&sig_int, NULL);
   mg_engine_run(engine, MG_RUN_NOWAIT, 0); /* let the handles close */
   if (*histfile) write_history(histfile);
+  /* g:close() typed at the prompt: now that the loop is left */
+  luaL_loadstring(L, "local s = ... s.hosted, s.prompt = nil, nil "
+                     "if s.close then s.g:close() end");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sess_ref);
+  host_report(L, lua_pcall(L, 1, 0, 0));
   for (int i = 0; i < ncands; i++) free(cands[i]);
   free(cands);
   free(chunk);

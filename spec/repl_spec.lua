@@ -126,6 +126,15 @@ describe("mg.repl", function()
   end)
 end)
 
+describe("a command file", function()
+  it("ends at g:close(), the engine closed, with no error", function()
+    local out, code = H.run("printf 'mkpeer . echo e x\\ng:close()\\nshow e\\n' | " ..
+      H.moongraph)
+    assert.equal(0, code, out)
+    assert.equal("", out)
+  end)
+end)
+
 describe("the REPL on a terminal", function()
   local function drive(script, args)
     local sf = H.tmpfile(script)
@@ -209,6 +218,19 @@ exit 0
 ]], "-i -e 'g = mg.engine { lua_steps = 0 }'")
     assert.equal(0, code, out)
     assert.matches("rcvdata: interrupted %(SIGINT%).*interrupted!.*timer: interrupted %(SIGINT%)", out)
+  end)
+
+  it("g:run() says the REPL runs the engine; g:close() ends the session", function()
+    local out, code = drive [[
+expect mg> 
+send g:run()\n
+expect already running the engine
+expect mg> 
+send g:close()\n
+exit 0
+]]
+    assert.equal(0, code, out)
+    assert.not_matches("engine is closed", out)
   end)
 
   it("keeps the engine running while the prompt waits", function()

@@ -417,9 +417,44 @@ function repl.complete(s, line, from)
 end
 -- }======================================================
 
+-- {====================================================== the host's engine
+-- A host (the prompt, a command file) marks its session s.hosted while it
+-- runs it, and s.prompt while the prompt runs the engine.  Then g:close()
+-- cannot free the engine under the loop that is running it: it ends the
+-- session instead (s.quit, s.close: the host closes the engine after), and
+-- g:run() says why it is not needed.
+local sessions = setmetatable({}, { __mode = "k" })
+local guarded = false
+
+local function guard(g)
+  if guarded then return end
+  guarded = true
+  local methods = getmetatable(g).__index
+  local close, run = methods.close, methods.run
+  methods.close = function(e, ...)
+    local s = sessions[e]
+    if s and s.hosted then
+      s.quit, s.close = true, true
+      return
+    end
+    return close(e, ...)
+  end
+  methods.run = function(e, ...)
+    local s = sessions[e]
+    if s and s.prompt then
+      error("run: the REPL is already running the engine: it runs while " ..
+        "the prompt waits", 2)
+    end
+    return run(e, ...)
+  end
+end
+-- }======================================================
+
 -- A session: an engine, an environment for Lua lines, a writer.
 function repl.new(g, write, env)
   local s = { g = g, write = write or io.write, pending = nil }
+  guard(g)
+  sessions[g] = s
   s.env = env or setmetatable({ g = g, mg = mg }, { __index = _G })
   -- data at "." is shown as ngctl shows it: a summary and a hex dump
   g:on_data(function(hook, item)
