@@ -87,7 +87,10 @@ int host_session(lua_State *L) {
   if (luaL_dostring(L,
         "local mg = require 'moongraph'\n"
         "g = g or mg.engine()\n"
-        "return mg.repl.new(g, function(s) io.write(s) io.flush() end)") != LUA_OK) {
+        "local s = mg.repl.new(g, function(s) io.write(s) io.flush() end)\n"
+        "g:on_log(function(lv, line) if mg.repl.logs(s, lv) then\n"
+        "  io.stderr:write('moongraph: ', lv, ': ', line, '\\n') end end)\n"
+        "return s") != LUA_OK) {
     host_report(L, LUA_ERRRUN);
     lua_settop(L, top);
     return LUA_ERRRUN;

@@ -235,7 +235,8 @@ int host_repl(lua_State *L) {
   engine = g->e;
   /* the engine's log lines go above the prompt too */
   luaL_loadstring(L, "local s = ... g:on_log(function(lv, line) "
-                     "s.write('moongraph: ' .. lv .. ': ' .. line .. '\\n') end)");
+                     "if mg.repl.logs(s, lv) then "
+                     "s.write('moongraph: ' .. lv .. ': ' .. line .. '\\n') end end)");
   lua_rawgeti(L, LUA_REGISTRYINDEX, sess_ref);
   lua_call(L, 1, 0);
 

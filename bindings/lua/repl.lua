@@ -208,6 +208,64 @@ def("write", "write <hook> <byte> ...", "Send a packet of the bytes given (hex) 
     return s.g:send(a[1], table.concat(bytes))
   end, { "w" })
 
+def("config", "config <path> [arguments]",
+  "Get or set the configuration of the node at <path> (its getconfig/setconfig)",
+  function(s, a, c, rest)
+    need(a, 1, c)
+    local path = a[1]
+    local args = rest:match("^%s*%S+%s+%S+%s*(.-)%s*$") or ""
+    local r, err
+    if args ~= "" then
+      r, err = s.g:msg_text(path, "setconfig", args)
+      if r == nil then return nil, "config: " .. err end
+      return true
+    end
+    r, err = s.g:msg_text(path, "getconfig")
+    if r == nil or r == true then
+      if err and not err:match("has no command") then return nil, "config: " .. err end
+      out(s, "No config available for \"%s\"\n", path)
+    else
+      out(s, "Config for \"%s\":\n%s\n", path, r)
+    end
+    return true
+  end)
+
+def("read", "read <filename>", "Read and execute commands from a file",
+  function(s, a, c)
+    need(a, 1, c)
+    local f, err = io.open(a[1])
+    if not f then return nil, "read: " .. err end
+    local n = 0
+    for line in f:lines() do
+      n = n + 1
+      local r, e = repl.line(s, line)
+      if r == nil then f:close(); s.pending = nil; return nil, string.format("%s:%d: %s", a[1], n, e) end
+      if s.quit then break end
+    end
+    f:close()
+    if s.pending then
+      s.pending = nil
+      return nil, string.format("%s:%d: unfinished Lua chunk at the end", a[1], n)
+    end
+    return true
+  end, { "source" })
+
+def("debug", "debug [level]",
+  "Get or set the log's verbosity: 0 errors, warnings and notes; 1 and up debug lines too",
+  function(s, a, c)
+    if not a[1] then
+      out(s, "Current debug level is %d\n", s.debug)
+      return true
+    end
+    local v
+    if a[1] == "+" then v = s.debug + 1
+    elseif a[1] == "-" then v = s.debug - 1
+    else v = math.tointeger(tonumber(a[1])) end
+    if not v or v < 0 then error({ usage = c }, 0) end
+    s.debug = v
+    return true
+  end)
+
 def("help", "help [command|type]", "Show commands, or help on one command or node type",
   function(s, a)
     if a[1] then return repl.help(s, a[1]) end
@@ -272,7 +330,7 @@ function repl.command(s, line)
   local words = split(line)
   if #words == 0 then return true end
   local c = commands[words[1]]
-  if not c then return nil, "unknown command '" .. words[1] .. "' (try: help)" end
+  if not c then return nil, unknown(words[1]) end
   table.remove(words, 1)
   local ok, r, err = pcall(c.fn, s, words, c, line)
   if not ok then
@@ -281,6 +339,45 @@ function repl.command(s, line)
   end
   if r == nil then return nil, err end
   return true
+end
+
+-- Should the session show a log line of this level?  (debug verb)
+local loglevels = { error = 0, warning = 0, info = 0, debug = 1 }
+function repl.logs(s, level) return (loglevels[level] or 0) <= s.debug end
+
+-- How far apart two words are (edits: insert, delete, change, swap).
+local function distance(a, b)
+  local d = {}
+  for i = 0, #a do d[i] = { [0] = i } end
+  for j = 0, #b do d[0][j] = j end
+  for i = 1, #a do
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      local v = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if i > 1 and j > 1 and a:sub(i, i) == b:sub(j - 1, j - 1) and a:sub(i - 1, i - 1) == b:sub(j, j) then
+        v = math.min(v, d[i - 2][j - 2] + 1)
+      end
+      d[i][j] = v
+    end
+  end
+  return d[#a][#b]
+end
+
+-- The verb closest to word, if one is close enough to be meant.
+function repl.suggest(word)
+  local best, bd
+  for _, n in ipairs(order) do
+    local dd = distance(word, n)
+    if dd <= (#n > 4 and 2 or 1) and (not bd or dd < bd) then best, bd = n, dd end
+  end
+  return best
+end
+
+local function unknown(word)
+  local m = "unknown command '" .. word .. "'"
+  local near = repl.suggest(word)
+  if near then m = m .. " (did you mean '" .. near .. "'?)" else m = m .. " (try: help)" end
+  return m
 end
 
 -- Evaluate a chunk as lua.c does: first as an expression, then as
@@ -306,6 +403,10 @@ function repl.eval(s, src)
   return true
 end
 
+local keywords = {}
+for k in ("and break do else elseif end false for function goto if in local nil " ..
+  "not or repeat return then true until while"):gmatch("%a+") do keywords[k] = true end
+
 -- One line from the prompt (or from a script on stdin).
 function repl.line(s, line)
   if s.pending then
@@ -317,6 +418,18 @@ function repl.line(s, line)
   end
   if line:match("^%s*$") or line:match("^%s*#") then return true end
   if repl.is_command(line) then return repl.command(s, line) end
+  -- a word that Lua does not know, then words that are not Lua: a verb
+  -- mistyped ("mkpee . tee a b"), or one alone near a verb ("lst")
+  local word, rest = line:match("^%s*([%a_][%w_]*)(.*)$")
+  if word and (keywords[word] or s.env[word] ~= nil) then word = nil end
+  if word and not load("return " .. line, "=stdin", "t", s.env) then
+    if not load(line, "=stdin", "t", s.env) and rest:match("^%s+[%w_.:%[%-/~]") then
+      local _, lerr = load(line, "=stdin", "t", s.env)
+      if not lerr:match("<eof>$") then return nil, unknown(word) end
+    end
+  elseif word and rest:match("^%s*$") and repl.suggest(word) then
+    return nil, unknown(word)
+  end
   local r, err = repl.eval(s, line)
   if r == "more" then s.pending = line end
   return r, err
@@ -452,7 +565,7 @@ end
 
 -- A session: an engine, an environment for Lua lines, a writer.
 function repl.new(g, write, env)
-  local s = { g = g, write = write or io.write, pending = nil }
+  local s = { g = g, write = write or io.write, pending = nil, debug = 0 }
   guard(g)
   sessions[g] = s
   s.env = env or setmetatable({ g = g, mg = mg }, { __index = _G })
