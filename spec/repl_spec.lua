@@ -67,7 +67,11 @@ describe("mg.repl", function()
     r, err = repl.line(s, "help nothing")
     assert.matches("no command or node type named 'nothing'", err)
     r, err = repl.line(s, "write x zz")
-    assert.matches("not a hex byte: zz", err)
+    assert.equal('write: invalid byte "zz"', err)
+    r, err = repl.line(s, "write x 256")
+    assert.equal('write: invalid byte "256"', err)
+    r, err = repl.line(s, "write x 08")
+    assert.equal('write: invalid byte "08"', err)
     r, err = repl.line(s, "quit")
     assert.is_true(r)
     assert.is_true(s.quit)
@@ -156,11 +160,33 @@ describe("mg.repl", function()
   it("shows data and stray replies that reach '.'", function()
     local s, g = session()
     repl.line(s, "mkpeer . echo e x")
-    repl.line(s, "write e 41 42 43 0a")
+    repl.line(s, "write e 0x41 66 0103 10")
     assert.equal('Rec\'d data packet on hook "e":\n0000:  41 42 43 0a' ..
       string.rep(" ", 36) .. "  ABC.\n", s.text())
     g:send_msg(".:e", "hello", nil, function() end)
     g:run()
+    g:close()
+  end)
+
+  it("writes bytes as ngctl reads them (C's %i), or a file", function()
+    local s, g = session()
+    repl.line(s, "mkpeer . echo e x")
+    assert.is_true(repl.line(s, "write e 10 0x10 010 -1 255 0X7f"))
+    assert.matches("0000:  0a 10 08 ff ff 7f ", s.text())
+    local f = H.tmpfile("hi\n")
+    assert.is_true(repl.line(s, "write e -f " .. f))
+    assert.matches("0000:  68 69 0a ", s.text())
+    assert.is_true(repl.line(s, "write -f " .. f .. " e"))
+    assert.matches("0000:  68 69 0a ", s.text())
+    local r, err = repl.line(s, "write e -f /nonexistent")
+    assert.matches('^write: can\'t read file "/nonexistent"', err)
+    r, err = repl.line(s, "write e -f " .. H.tmpfile(""))
+    assert.matches('is empty$', err)
+    assert.equal(16, repl.cbyte("0x10"))
+    assert.equal(8, repl.cbyte("010"))
+    assert.equal(0, repl.cbyte("0"))
+    assert.equal(128, repl.cbyte("-128"))
+    assert.is_nil(repl.cbyte("-129"))
     g:close()
   end)
 
@@ -242,7 +268,7 @@ send half a line
 sleep 100
 send \x03
 expect mg> 
-send write e 68 69\n
+send write e 0x68 0x69\n
 expect Rec'd data packet
 send \x04
 exit 0

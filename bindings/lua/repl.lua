@@ -196,13 +196,42 @@ def("dot", "dot [-s] [file]", "The graph in Graphviz form, shown or to a file " 
     return true
   end, { "graphviz", "confdot" })
 
-def("write", "write <hook> <byte> ...", "Send a packet of the bytes given (hex) out of a hook of .",
+-- A byte as C's %i reads it (ngctl's write): 10 ten, 0x10 sixteen, 010
+-- eight; -128 to 255, a negative one as the byte of its two's complement.
+local function cbyte(w)
+  local sign, body = w:match("^([+-]?)(.+)$")
+  local v
+  if body:match("^0[xX]%x+$") then v = tonumber(body:sub(3), 16)
+  elseif body:match("^0[0-7]*$") then v = tonumber(body, 8)
+  elseif body:match("^[1-9]%d*$") then v = tonumber(body, 10) end
+  if not v then return nil end
+  if sign == "-" then v = -v end
+  if v < -128 or v > 255 then return nil end
+  return v & 255
+end
+repl.cbyte = cbyte
+
+def("write", "write <hook> <byte> ... | write <hook> -f <file> | write -f <file> <hook>",
+  "Send a packet out of a hook of .: the bytes given (as C reads them: " ..
+  "10, 0x0a, 012), or a file's contents",
   function(s, a, c)
     need(a, 2, c)
+    local hook, file
+    if a[1] == "-f" then file, hook = a[2], a[3]; need(a, 3, c)
+    elseif a[2] == "-f" then hook, file = a[1], a[3]; need(a, 3, c) end
+    if file then
+      if #a ~= 3 then error({ usage = c }, 0) end
+      local f, err = io.open(file, "rb")
+      if not f then return nil, string.format("write: can't read file \"%s\": %s", file, err) end
+      local data = f:read(8192) or ""
+      f:close()
+      if data == "" then return nil, string.format("write: file \"%s\" is empty", file) end
+      return s.g:send(hook, data)
+    end
     local bytes = {}
     for i = 2, #a do
-      local v = tonumber(a[i], 16)
-      if not v or v < 0 or v > 255 then return nil, "write: not a hex byte: " .. a[i] end
+      local v = cbyte(a[i])
+      if not v then return nil, string.format("write: invalid byte \"%s\"", a[i]) end
       bytes[#bytes + 1] = string.char(v)
     end
     return s.g:send(a[1], table.concat(bytes))
