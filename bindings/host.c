@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -102,6 +103,12 @@ int host_session(lua_State *L) {
 ** as ngctl -f does; then run the engine until it is idle. */
 static int run_commands(lua_State *L, const char *file) {
   FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+  struct stat sb;
+  if (f && fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (f != stdin) fclose(f);
+    f = NULL;
+    errno = EISDIR; /* fopen takes a directory; reading it fails */
+  }
   if (!f) {
     fprintf(stderr, "%s: cannot open %s: %s\n", progname, file, strerror(errno));
     return 1;
@@ -144,6 +151,10 @@ static int run_commands(lua_State *L, const char *file) {
       status = 1;
     }
     lua_pop(L, 1);
+  }
+  if (!status && ferror(f)) {
+    fprintf(stderr, "%s: reading %s: %s\n", progname, file, strerror(errno));
+    status = 1;
   }
   free(line);
   if (f != stdin) fclose(f);

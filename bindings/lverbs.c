@@ -213,13 +213,15 @@ static void type_doc(const mg_type_t *t, uint32_t count, void *arg) {
   lua_setfield(L, -2, "doc");
   lua_createtable(L, 0, 0);
   for (const mg_cmd_t *c = t->cmds; c && c->name; c++) {
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     lua_pushstring(L, c->args ? c->args : "");
     lua_setfield(L, -2, "args");
     lua_pushstring(L, c->help ? c->help : "");
     lua_setfield(L, -2, "help");
     lua_pushboolean(L, c->flags & MG_CMD_READONLY);
     lua_setfield(L, -2, "readonly");
+    lua_pushinteger(L, c->cmd);
+    lua_setfield(L, -2, "cmd");
     lua_setfield(L, -2, c->name);
   }
   lua_setfield(L, -2, "commands");
@@ -237,11 +239,13 @@ static int l_generic(lua_State *L) {
   luaL_checkudata(L, 1, LMG_ENGINE);
   lua_newtable(L);
   for (const mg_cmd_t *c = mg_generic_cmds(); c->name; c++) {
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushstring(L, c->args);
     lua_setfield(L, -2, "args");
     lua_pushstring(L, c->help);
     lua_setfield(L, -2, "help");
+    lua_pushinteger(L, c->cmd);
+    lua_setfield(L, -2, "cmd");
     lua_setfield(L, -2, c->name);
   }
   return 1;

@@ -163,6 +163,18 @@ def("status", "status <path>", "The node's status text",
     return true
   end)
 
+-- The number of command cmd of the node at path (or with id), as ngctl
+-- shows it; -1 when it is not known.
+local function cmdnum(s, node, cmd)
+  local r = s.g:show(type(node) == "number" and string.format("[%x]:", node) or node)
+  local tname = r and r.node.type
+  for _, t in ipairs(s.g:types()) do
+    if t.name == tname and t.commands[cmd] then return t.commands[cmd].cmd, r.node.id end
+  end
+  local gc = s.g:generic()[cmd]
+  return gc and gc.cmd or -1, r and r.node.id
+end
+
 def("msg", "msg <path> <command> [args]",
   "Send a control message; args in text form, e.g. { hook=\"in\" }",
   function(s, a, c, rest)
@@ -171,8 +183,10 @@ def("msg", "msg <path> <command> [args]",
     local args = rest:match("^%s*%S+%s+%S+%s+%S+%s*(.-)%s*$")
     local r, err = s.g:msg_text(path, cmd, args ~= "" and args or nil)
     if r == nil then return nil, err end
-    if r ~= true then
-      out(s, "Rec'd response \"%s\" from \"%s\":\nArgs:\t%s\n", cmd, path, r)
+    if r ~= true then -- ngctl's MsgRead: the reply's command, its number, whence
+      local num, id = cmdnum(s, path, cmd)
+      out(s, "Rec'd response \"%s\" (%d) from \"%s\":\nArgs:\t%s\n", cmd, num,
+        id and string.format("[%x]:", id) or path, r)
     end
     return true
   end, { "cmd" })
@@ -354,6 +368,27 @@ function repl.is_command(line)
   return true
 end
 
+-- The arguments of the engine's methods the verbs call, by position.
+local argnames = {
+  msg_text = { "path", "command", "args" }, mkpeer = { "path", "type", "hook", "peerhook" },
+  connect = { "path", "relpath", "hook", "peerhook" }, name = { "path", "name" },
+  rmhook = { "path", "hook" }, shutdown = { "path" }, show = { "path" },
+  status = { "path" }, send = { "hook", "data" }, list = { "named" }, dot = { "options" },
+}
+
+-- An error raised under a verb, as the verb's: "msg: bad args (...)"
+-- rather than "moongraph/repl.lua:172: bad argument #3 to 'msg_text' (...)".
+local function argerror(verb, m)
+  m = m:gsub("^moongraph/[%w_]+%.lua:%d+: ", "")
+  local n, fn, why = m:match("^bad argument #(%d+) to '([%w_]+)' %((.*)%)$")
+  if n then
+    local names = argnames[fn]
+    local what = names and names[tonumber(n)]
+    return string.format("%s: bad %s (%s)", verb, what or ("argument #" .. n), why)
+  end
+  return m
+end
+
 -- Run one command; true, or nil and a message.
 function repl.command(s, line)
   local words = split(line)
@@ -364,7 +399,7 @@ function repl.command(s, line)
   local ok, r, err = pcall(c.fn, s, words, c, line)
   if not ok then
     if type(r) == "table" and r.usage then return nil, "usage: " .. r.usage.usage end
-    return nil, tostring(r)
+    return nil, argerror(c.name, tostring(r))
   end
   if r == nil then return nil, err end
   return true
@@ -421,7 +456,10 @@ function repl.eval(s, src)
     return nil, err
   end
   local res = table.pack(xpcall(f, function(m)
-    return debug.traceback(tostring(m), 2)
+    -- the chunk's frames, not the REPL's that called it
+    local tb = debug.traceback(tostring(m), 2)
+    local cut = tb:match("()\n%s*%[C%]: in function 'xpcall'\n%s*moongraph/repl%.lua:%d+: in field 'eval'")
+    return cut and tb:sub(1, cut - 1) or tb
   end))
   if not res[1] then return nil, res[2] end
   if res.n > 1 then
@@ -615,10 +653,11 @@ function repl.new(g, write, env)
   end)
   g:on_msg(function(from, cmd, value, err)
     if err then
-      s.write(string.format("Rec'd error for \"%s\" from [%x]: %s\n", cmd, from, err))
+      s.write(string.format("Rec'd error for \"%s\" from \"[%x]:\": %s\n", cmd, from, err))
     else
-      s.write(string.format("Rec'd response \"%s\" from [%x]:\nArgs:\t%s\n", cmd, from,
-        mg.format(value)))
+      local text = value ~= nil and mg.format(value) or ""
+      s.write(string.format("Rec'd response \"%s\" (%d) from \"[%x]:\":\n%s\n", cmd,
+        (cmdnum(s, from, cmd)), from, text ~= "" and "Args:\t" .. text or "No arguments"))
     end
   end)
   return s
