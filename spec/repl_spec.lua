@@ -229,6 +229,10 @@ describe("mg.repl", function()
     assert.same({ "listhooks", "listnodes", "listtypes" }, c("msg tee1: list"))
     assert.same({ "tee1:left" }, c("show tee1:l"))
     assert.same({ "g:mkpeer", "g:msg", "g:msg_text" }, c("g:m"))
+    repl.line(s, "mkpeer tee1: echo right x")
+    assert.same({ "left", "right" }, c("rmhook tee1: "))
+    assert.same({ "right" }, c("rmhook tee1: r"))
+    assert.same({ "t" }, c("disconnect . "))
     assert.same({ "mg.engine" }, c("mg.eng"))
     g:close()
   end)
@@ -356,6 +360,42 @@ exit 0
 ]]
     assert.equal(0, code, out)
     assert.not_matches("engine is closed", out)
+  end)
+
+  it("completes the hooks of the node rmhook names", function()
+    local out, code = drive [[
+expect mg> 
+send mkpeer . tee t left\n
+expect mg> 
+send name .:t tee1\n
+expect mg> 
+send mkpeer tee1: echo right x\n
+expect mg> 
+send rmhook tee1: ri\t\n
+expect mg> 
+send show tee1:\n
+expect Num hooks: 1
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+  end)
+
+  it("prints a timer's lines above the prompt and redraws the line", function()
+    local out, code = drive [[
+expect mg> 
+send t = g:every(0.3, function() print("tick") end)\n
+expect mg> 
+send half a line
+expect tick
+expect mg> half a line
+send \x15t:cancel()\n
+expect mg> 
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+    assert.not_matches("half a linetick", out)
   end)
 
   it("keeps the engine running while the prompt waits", function()

@@ -539,6 +539,12 @@ function repl.complete(s, line, from)
     for name in pairs(commands) do add(name) end
     for _, t in ipairs(s.g:types()) do add(t.name) end
   end
+  if verb and commands[verb] == commands.rmhook and #words == 2 then
+    -- rmhook <path> <hook>: the hooks of the node at path
+    local r = s.g:show(words[2])
+    if r then for _, h in ipairs(r.hooks) do add(h.ourhook) end end
+    return sorted_unique(cands)
+  end
   if verb == "msg" and #words == 2 then
     -- commands of the node at words[2], and the generic ones
     local r = s.g:show(words[2])
@@ -636,6 +642,15 @@ function repl.new(g, write, env)
   guard(g)
   sessions[g] = s
   s.env = env or setmetatable({ g = g, mg = mg }, { __index = _G })
+  -- print goes where the session writes: at the prompt, above it (a timer's
+  -- line does not scribble over the line being typed)
+  if not env then
+    s.env.print = function(...)
+      local parts = table.pack(...)
+      for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+      s.write(table.concat(parts, "\t", 1, parts.n) .. "\n")
+    end
+  end
   -- data at "." is shown as ngctl shows it: a summary and a hex dump
   g:on_data(function(hook, item)
     local b = item:bytes()
