@@ -72,8 +72,14 @@ typedef struct src {
   int bufsize;
   mg_callout_t co;
   uv_poll_t *poll;
+  /* a file's filter, run here so that what it drops is counted */
+  struct bpf_program prog;
+  bool has_prog;
+  /* the capture's time: its span (first to last stamp the filter passes,
+  ** at original timing), and the stamp of the last packet sent */
+  int64_t span, last_ts;
   /* counters */
-  uint64_t packets, bytes, dev_n;
+  uint64_t packets, bytes, dev_n, filtered;
   int64_t dev_sum, dev_max;
   char err[PCAP_ERRBUF_SIZE];
   char rerr[PCAP_ERRBUF_SIZE + 256]; /* why reading stopped early */
@@ -137,15 +143,24 @@ static void src_close(src_t *s) {
   }
   if (s->p) pcap_close(s->p); /* closes s->fp too */
   s->p = NULL;
+  if (s->has_prog) pcap_freecode(&s->prog);
+  s->has_prog = false;
   s->fp = NULL;
   s->pending = false;
 }
 
+/* On an interface the kernel filters; on a file the node does, so that
+** getstats can say how many packets the filter dropped. */
 static int apply_filter(src_t *s) {
   if (!s->filter || !*s->filter) return 0;
   struct bpf_program prog;
   if (pcap_compile(s->p, &prog, s->filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
     return mg_error(-EINVAL, "bad filter '%s': %s", s->filter, pcap_geterr(s->p));
+  if (!s->live) {
+    s->prog = prog;
+    s->has_prog = true;
+    return 0;
+  }
   int rc = pcap_setfilter(s->p, &prog);
   pcap_freecode(&prog);
   if (rc < 0)
@@ -294,9 +309,17 @@ static inline int64_t stamp(const src_t *s, const struct pcap_pkthdr *h) {
   return sec * 1000000000 + (int64_t)h->ts.tv_usec * s->scale;
 }
 
+/* Does the file's filter drop this packet?  Counted when it does. */
+static inline bool filtered(src_t *s, const struct pcap_pkthdr *h, const u_char *d) {
+  if (!s->has_prog || pcap_offline_filter(&s->prog, h, d)) return false;
+  s->filtered++;
+  return true;
+}
+
 static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) {
   mg_node_t *n = s->node;
   int64_t ts = stamp(s, h);
+  s->last_ts = ts;
   s->packets++;
   s->bytes += h->caplen;
   s->n_loop++;
@@ -318,7 +341,8 @@ static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) 
 }
 
 static void dispatch_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *d) {
-  emit((src_t *)arg, h, d);
+  src_t *s = (src_t *)arg;
+  if (!filtered(s, h, d)) emit(s, h, d);
 }
 
 static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b);
@@ -440,6 +464,7 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
         read_failed(s, pcap_geterr(s->p));
         return 0;
       }
+      if (filtered(s, s->hdr, s->data)) continue;
       s->pending = true;
     }
     if (s->speed != SPEED_TOP) {
@@ -474,6 +499,27 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 /* }====================================================== */
 
 /* {====================================================== messages */
+
+/* The span of a file's stamps that the filter passes, first to last, read
+** ahead once (at original timing: progress and time left follow it). */
+static int64_t scan_span(src_t *s) {
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t *p = pcap_open_offline_with_tstamp_precision(
+      s->file, s->scale == 1 ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO, err);
+  if (!p) return 0;
+  struct pcap_pkthdr *h;
+  const u_char *d;
+  bool any = false;
+  int64_t first = 0, last = 0;
+  while (pcap_next_ex(p, &h, &d) == 1) {
+    if (s->has_prog && !pcap_offline_filter(&s->prog, h, d)) continue;
+    int64_t t = stamp(s, h);
+    if (!any) first = last = t, any = true;
+    else if (t > last) last = t;
+  }
+  pcap_close(p);
+  return any && last > first ? last - first : 0;
+}
 
 static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   if (!a || a->type != MG_MAP)
@@ -552,6 +598,7 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   s->bflags = (uint8_t)((s->nsec ? MG_BUF_NSEC : 0) |
                         (!s->live && pcap_is_swapped(s->p) ? MG_BUF_SWAPPED : 0));
   if (!s->live) s->snaplen = pcap_snapshot(s->p);
+  s->span = !s->live && !s->stream && s->speed == SPEED_ORIGINAL ? scan_span(s) : 0;
   mg_value_t *r = mg_map();
   mg_map_set(r, "linktype", mg_int(s->linktype));
   const char *ln = pcap_datalink_val_to_name(s->linktype);
@@ -617,6 +664,12 @@ static mg_value_t *src_stats(src_t *s) {
   mg_map_set(v, "elapsed", mg_num(s->started && end > s->started
                                        ? (double)(end - s->started) / 1e9 : 0));
   mg_map_set(v, "done", mg_bool(s->done));
+  mg_map_set(v, "filtered", mg_int((int64_t)s->filtered));
+  /* capture time: the span of this file's stamps (original timing), and
+  ** how far into it this loop has sent */
+  mg_map_set(v, "span", mg_num((double)s->span / 1e9));
+  mg_map_set(v, "at", mg_num(s->n_loop && s->speed == SPEED_ORIGINAL
+                                 ? (double)(s->last_ts - s->first_ts) / 1e9 : 0));
   if (s->rerr[0]) mg_map_set(v, "error", mg_str(s->rerr));
   mg_value_t *d = mg_map();
   mg_map_set(d, "n", mg_int((int64_t)s->dev_n));
@@ -650,7 +703,7 @@ static int src_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
     *reply = src_stats(s);
     return 0;
   case PCAP_CLRSTATS:
-    s->packets = s->bytes = s->dev_n = 0;
+    s->packets = s->bytes = s->dev_n = s->filtered = 0;
     s->dev_sum = s->dev_max = 0;
     return 0;
   }
@@ -706,7 +759,8 @@ static const mg_cmd_t src_cmds[] = {
   {"stop", PCAP_STOP, 0, "", "stop sending (start goes on from here)"},
   {"close", PCAP_CLOSE, 0, "", "close the file or interface"},
   {"getstats", PCAP_GETSTATS, MG_CMD_READONLY, "",
-   "packets, bytes, drops, loops, timing deviation"},
+   "packets, bytes, drops, loops, timing deviation, filtered (dropped by a file's "
+   "filter), span and at (seconds of capture time: the file's, and how far in)"},
   {"clrstats", PCAP_CLRSTATS, 0, "", "zero the counters"},
   {NULL, 0, 0, NULL, NULL}};
 
