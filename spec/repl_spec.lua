@@ -216,6 +216,26 @@ describe("mg.repl", function()
     g:close()
   end)
 
+  it("top: every node's rates, drops by reason and queue", function()
+    local s, g = session()
+    repl.line(s, "mkpeer . tee t left")
+    repl.line(s, "name .:t tee1")
+    local text, snap = repl.top_frame(s)
+    assert.matches("^ID%s+Name%s+Type%s+In%s+Out%s+Bytes%s+Queue%s+Drops\n", text)
+    assert.matches("\n00000002  tee1%s+tee%s+0%s+0%s+0%s+0  0\n", text)
+    for _ = 1, 10 do g:send("t", "0123456789") end
+    g:run()
+    text = repl.top_frame(s, snap, 2)
+    -- 10 frames of 10 bytes in 2 s; no right hook: tee drops them (policy)
+    assert.matches("In/s%s+Out/s%s+Bytes/s", text)
+    assert.matches("\n00000002  tee1%s+tee%s+5%s+0%s+50%s+0  policy=10\n", text)
+    assert.matches("\n00000001  <unnamed>%s+ctl%s+0%s+5%s+%-%s+0  0\n", text)
+    -- off a terminal, top prints the totals once
+    assert.is_true(repl.line(s, "top"))
+    assert.matches("tee1%s+tee%s+10%s+0%s+100", s.text())
+    g:close()
+  end)
+
   it("completes commands, types, paths, hooks, message commands and Lua", function()
     local s, g = session()
     repl.line(s, "mkpeer . tee t left")
@@ -396,6 +416,37 @@ exit 0
 ]]
     assert.equal(0, code, out)
     assert.not_matches("half a linetick", out)
+  end)
+
+  it("top refreshes a table of the nodes until q", function()
+    local out, code = drive [[
+expect mg> 
+send mkpeer . tee t left\n
+expect mg> 
+send name .:t tee1\n
+expect mg> 
+send t = g:every(0.01, function() g:send("t", "0123456789") end)\n
+expect mg> 
+send top 0.2\n
+expect In/s
+expect tee1
+expect In/s
+expect tee1
+send x
+sleep 100
+send q
+expect mg> 
+send 6 * 7\n
+expect 42
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+    assert.matches("moongraph top: every 0.2 s; q leaves", out)
+    -- about 100 frames a second into tee1, all dropped by tee (policy)
+    local rate = tonumber(out:match("tee1%s+tee%s+(%d+)%s+0%s+[%d.k]+%s+0%s+policy="))
+    assert.truthy(rate and rate > 30 and rate < 200, out)
+    assert.not_matches("mg> x", out)
   end)
 
   it("keeps the engine running while the prompt waits", function()

@@ -54,6 +54,14 @@ end
 repl.pretty = pretty
 -- }======================================================
 
+-- 1.5k, 2.31M: counts and rates in a narrow column
+local function human(n)
+  if n >= 1e9 then return string.format("%.2fG", n / 1e9) end
+  if n >= 1e6 then return string.format("%.2fM", n / 1e6) end
+  if n >= 1e4 then return string.format("%.1fk", n / 1e3) end
+  return string.format("%d", math.floor(n + 0.5))
+end
+
 -- {====================================================== the verbs
 local commands = {}
 local order = {}
@@ -308,6 +316,97 @@ def("debug", "debug [level]",
     s.debug = v
     return true
   end)
+
+-- {------------------------------------------------------ top
+-- The bytes a node says it took in, when its getstats says (pcap, pcapout,
+-- tee, bpf ...): the engine counts frames, not bytes.
+local function node_bytes(s, id, tcmds)
+  if not (tcmds and tcmds.getstats) then return nil end
+  local r = s.g:msg(string.format("[%x]:", id), "getstats")
+  if type(r) ~= "table" then return nil end
+  local sum, found = 0, false
+  local function walk(t, d)
+    for k, v in pairs(t) do
+      if (k == "bytes" or k == "inOctets" or k == "recvOctets") and math.type(v) then
+        sum, found = sum + v, true
+      elseif type(v) == "table" and d < 3 then walk(v, d + 1) end
+    end
+  end
+  walk(r, 0)
+  return found and sum or nil
+end
+
+-- One screen of top: every node's frames in and out, bytes, drops by
+-- reason and queue; rates against prev (dt seconds before), totals with
+-- no prev.  Returns the text and this snapshot.
+function repl.top_frame(s, prev, dt)
+  local tcmds = {}
+  for _, t in ipairs(s.g:types()) do tcmds[t.name] = t.commands end
+  local nodes = s.g:list() or {}
+  local rate = prev and dt and dt > 0
+  local snap, lines = {}, {}
+  lines[1] = string.format("%-8s  %-15s %-10s %10s %10s %11s %6s  %s", "ID", "Name", "Type",
+    rate and "In/s" or "In", rate and "Out/s" or "Out", rate and "Bytes/s" or "Bytes",
+    "Queue", "Drops")
+  for _, ni in ipairs(nodes) do
+    local st = s.g:stats(string.format("[%x]:", ni.id))
+    if st then
+      local cur = { ["in"] = st["in"], out = st.out, bytes = node_bytes(s, ni.id, tcmds[ni.type]) }
+      snap[ni.id] = cur
+      local p = prev and prev[ni.id]
+      local function col(k)
+        if cur[k] == nil then return "-" end
+        if not rate then return human(cur[k]) end
+        if not p or p[k] == nil then return "-" end
+        return human(math.max(cur[k] - p[k], 0) / dt)
+      end
+      local reasons = {}
+      for why, n in pairs(st.drops or {}) do
+        if n > 0 then reasons[#reasons + 1] = why .. "=" .. n end
+      end
+      table.sort(reasons)
+      lines[#lines + 1] = string.format("%08x  %-15s %-10s %10s %10s %11s %6d  %s", ni.id,
+        ni.name ~= "" and ni.name or "<unnamed>", ni.type, col("in"), col("out"), col("bytes"),
+        st.qlen or 0, #reasons > 0 and table.concat(reasons, " ") or "0")
+    end
+  end
+  return table.concat(lines, "\n") .. "\n", snap
+end
+
+-- The prompt's top: a screen every so often until a key ends it (the host
+-- hands over the terminal: tty.c).
+function repl.top_start(s)
+  local t = s.top
+  local function draw()
+    local now = mg.monotime()
+    local text
+    text, t.snap = repl.top_frame(s, t.snap, t.at and now - t.at)
+    t.at = now
+    s.write(string.format("\27[H\27[2Jmoongraph top: every %g s; q leaves\n\n%s", t.every, text))
+  end
+  draw()
+  t.timer = s.g:every(t.every, draw)
+end
+
+function repl.top_stop(s)
+  if s.top and s.top.timer then s.top.timer:cancel() end
+  s.top = nil
+end
+
+def("top", "top [seconds]",
+  "Every node's frames and bytes a second, drops by reason and queue, " ..
+  "refreshed until q (once, as totals, off a terminal)",
+  function(s, a, c)
+    local every = tonumber(a[1] or 1)
+    if not every or every < 0.05 or every > 3600 then error({ usage = c }, 0) end
+    if not s.prompt then
+      out(s, "%s", (repl.top_frame(s)))
+      return true
+    end
+    s.top = { every = every }
+    return true
+  end)
+-- }------------------------------------------------------
 
 def("help", "help [command|type]", "Show commands, or help on one command or node type",
   function(s, a)
@@ -646,6 +745,7 @@ function repl.new(g, write, env)
   -- line does not scribble over the line being typed)
   if not env then
     s.env.print = function(...)
+      if s.top then return end
       local parts = table.pack(...)
       for i = 1, parts.n do parts[i] = tostring(parts[i]) end
       s.write(table.concat(parts, "\t", 1, parts.n) .. "\n")
@@ -653,6 +753,7 @@ function repl.new(g, write, env)
   end
   -- data at "." is shown as ngctl shows it: a summary and a hex dump
   g:on_data(function(hook, item)
+    if s.top then return end -- top has the screen
     local b = item:bytes()
     s.write(string.format("Rec'd data packet on hook \"%s\":\n", hook))
     for off = 0, #b - 1, 16 do
@@ -667,6 +768,7 @@ function repl.new(g, write, env)
     end
   end)
   g:on_msg(function(from, cmd, value, err)
+    if s.top then return end
     if err then
       s.write(string.format("Rec'd error for \"%s\" from \"[%x]:\": %s\n", cmd, from, err))
     else
