@@ -521,6 +521,43 @@ static int64_t scan_span(src_t *s) {
   return any && last > first ? last - first : 0;
 }
 
+/* open's arguments, in the order the reference gives them; its numbers
+** are parsed from this table, so that the reference says what the code does. */
+enum { A_FILE, A_IFACE, A_FILTER, A_SPEED, A_MULT, A_PPS, A_MBPS, A_LOOP, A_LOOPDELAY,
+       A_COUNT, A_DURATION, A_BURST, A_BUFSIZE, A_SNAPLEN, A_PROMISC, A_N };
+static const mg_argdoc_t src_args[] = {
+  {"open", "file", MG_ARG_STR, 0, 0, 0, "a path, or \"-\" for standard input", NULL,
+   "a pcap or pcapng file to read (file or iface: one of them)"},
+  {"open", "iface", MG_ARG_STR, 0, 0, 0, "an interface's name", NULL,
+   "capture on a live interface instead (no speed: packets as they come)"},
+  {"open", "filter", MG_ARG_STR, 0, 0, 0, "a tcpdump expression", "none",
+   "only the packets that match; on a file getstats counts the rest (filtered)"},
+  {"open", "speed", MG_ARG_STR, 0, 0, 0, "\"top\" or \"original\"", "\"top\"",
+   "as fast as the graph takes them, or at the file's own timing; moongraph replay "
+   "asks for \"original\" (tcpreplay's default), a graph in a script usually wants "
+   "all at once"},
+  {"open", "multiplier", MG_ARG_NUM, 0, 1e6, 0, NULL, "0: none",
+   "original timing, this many times faster (sets the speed)"},
+  {"open", "pps", MG_ARG_NUM, 0, 1e9, 0, NULL, "0: none", "packets a second (sets the speed)"},
+  {"open", "mbps", MG_ARG_NUM, 0, 1e6, 0, NULL, "0: none",
+   "megabits a second, by each packet's length on the wire (sets the speed)"},
+  {"open", "loop", MG_ARG_NUM, 0, 1e9, 1, NULL, NULL,
+   "times through the file; 0: until stopped (a stream: 1 only)"},
+  {"open", "loopdelay", MG_ARG_NUM, 0, MG_SECS_MAX, 0, NULL, NULL,
+   "seconds of pause before each pass after the first"},
+  {"open", "count", MG_ARG_NUM, 0, 1e15, 0, NULL, "0: no limit",
+   "packets in all, then done (counted since the last clrstats)"},
+  {"open", "duration", MG_ARG_NUM, 0, MG_SECS_MAX, 0, NULL, "0: no limit",
+   "seconds of sending (or capturing), then done"},
+  {"open", "burst", MG_ARG_NUM, 1, 65536, 64, NULL, NULL,
+   "packets read in one turn of the loop before others get theirs"},
+  {"open", "bufsize", MG_ARG_NUM, 0, 1e9, 0, NULL, "0: 8 MiB",
+   "bytes of the kernel's capture buffer on an interface"},
+  {"open", "snaplen", MG_ARG_NUM, 0, 262144, 0, NULL, "0: the file's own; 262144 live",
+   "bytes kept of each packet captured on an interface"},
+  {"open", "promisc", MG_ARG_BOOL, 0, 1, 1, NULL, NULL, "an interface in promiscuous mode"},
+  {NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL}};
+
 static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   if (!a || a->type != MG_MAP)
     return mg_error(-EINVAL, "open takes { file=\"x.pcap\" } or { iface=\"eth0\" }");
@@ -534,20 +571,18 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   if (pv && pv->type != MG_NIL && pv->type != MG_BOOL)
     return mg_error(-EINVAL, "open: 'promisc' must be true or false");
   s->promisc = !pv || pv->type == MG_NIL || pv->u.b;
-  double snaplen = 0, mult = 0, pps = 0, mbps = 0, loops = 1, delay = 0,
-         count = 0, duration = 0, burst = 64, bufsize = 0;
+  double v[A_N];
   int rc;
   /* every limit keeps the casts below and the ns arithmetic defined */
-  if ((rc = mg_map_num(a, "snaplen", 0, 262144, &snaplen)) ||
-      (rc = mg_map_num(a, "multiplier", 0, 1e6, &mult)) ||
-      (rc = mg_map_num(a, "pps", 0, 1e9, &pps)) || (rc = mg_map_num(a, "mbps", 0, 1e6, &mbps)) ||
-      (rc = mg_map_num(a, "loop", 0, 1e9, &loops)) ||
-      (rc = mg_map_num(a, "loopdelay", 0, MG_SECS_MAX, &delay)) ||
-      (rc = mg_map_num(a, "count", 0, 1e15, &count)) ||
-      (rc = mg_map_num(a, "duration", 0, MG_SECS_MAX, &duration)) ||
-      (rc = mg_map_num(a, "burst", 1, 65536, &burst)) ||
-      (rc = mg_map_num(a, "bufsize", 0, 1e9, &bufsize)))
-    return rc;
+  for (int i = 0; i < A_N; i++) {
+    v[i] = src_args[i].dflt;
+    if (src_args[i].kind == MG_ARG_NUM &&
+        (rc = mg_map_num(a, src_args[i].name, src_args[i].min, src_args[i].max, &v[i])))
+      return rc;
+  }
+  double snaplen = v[A_SNAPLEN], mult = v[A_MULT], pps = v[A_PPS], mbps = v[A_MBPS],
+         loops = v[A_LOOP], delay = v[A_LOOPDELAY], count = v[A_COUNT],
+         duration = v[A_DURATION], burst = v[A_BURST], bufsize = v[A_BUFSIZE];
   int sp = SPEED_TOP, chosen = 0;
   if (speed) {
     if (!strcmp(speed, "original")) sp = SPEED_ORIGINAL;
@@ -753,8 +788,8 @@ static void src_status(mg_node_t *n, mg_sbuf_t *out) {
 static const mg_cmd_t src_cmds[] = {
   {"open", PCAP_OPEN, 0,
    "{ file=\"x.pcap\" | iface=\"eth0\" filter=\"udp\" speed=\"original\" ... }",
-   "open a capture file (\"-\": standard input) or an interface; numbers out of range "
-   "are refused"},
+   "open a capture file (\"-\": standard input) or an interface; every argument, its "
+   "range and default below (numbers out of range are refused)"},
   {"start", PCAP_START, 0, "", "start sending packets"},
   {"stop", PCAP_STOP, 0, "", "stop sending (start goes on from here)"},
   {"close", PCAP_CLOSE, 0, "", "close the file or interface"},
@@ -778,4 +813,5 @@ const mg_type_t mg_type_pcap = {
   .shutdown = src_shutdown,
   .status = src_status,
   .cmds = src_cmds,
+  .argdocs = src_args,
 };

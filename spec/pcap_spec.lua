@@ -459,6 +459,41 @@ describe("moongraph replay, tcpreplay's way", function()
   end)
 end)
 
+describe("pcap open's arguments", function()
+  it("are documented from the table the node parses them with", function()
+    local g = H.engine()
+    local pcap
+    for _, t in ipairs(g:types()) do if t.name == "pcap" then pcap = t end end
+    local opts = pcap.commands.open.options
+    local names = {}
+    for _, o in ipairs(opts) do names[#names + 1] = o.name end
+    table.sort(names)
+    assert.same({ "bufsize", "burst", "count", "duration", "file", "filter", "iface", "loop",
+      "loopdelay", "mbps", "multiplier", "pps", "promisc", "snaplen", "speed" }, names)
+    local doc = H.slurp(H.root .. "/docs/nodes.md")
+    assert(g:mkpeer("pcap", "p", "out"))
+    for _, o in ipairs(opts) do
+      assert.matches("\n| `" .. o.name .. "` | ", doc, 1, true)
+      if o.kind == "number" then
+        -- its range is the one the node holds to
+        local _, err = g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.max * 2 + 1 })
+        assert.matches(o.name .. ": must be a number from", err, 1, true)
+        if o.min > 0 then
+          _, err = g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.min - 1 })
+          assert.matches(o.name .. ": must be a number from", err, 1, true)
+        end
+        assert(g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.default }), o.name)
+      end
+    end
+    -- the default speed is top, as the reference says, unlike replay's
+    local speed
+    for _, o in ipairs(opts) do if o.name == "speed" then speed = o end end
+    assert.equal('"top"', speed.default_text)
+    assert.matches("moongraph replay", speed.help)
+    g:close()
+  end)
+end)
+
 describe("the pools", function()
   it("count nothing outstanding after close, with workers and nodes shut down mid-replay", function()
     for round = 1, 3 do

@@ -436,6 +436,17 @@ function repl.help(s, what)
         local ci = t.commands[cmd]
         out(s, "  %-12s %-30s %s\n", cmd, ci.args, ci.help)
       end
+      for _, cmd in ipairs(names) do -- what the arguments may be
+        local opts = t.commands[cmd].options
+        if opts then out(s, "Arguments of %s:\n", cmd) end
+        for _, o in ipairs(opts or {}) do
+          local range = o.kind == "number" and string.format("%g to %g", o.min, o.max)
+            or o.kind == "boolean" and "true or false" or o.values or ""
+          local dflt = o.default_text or (o.kind == "number" and string.format("%g", o.default))
+            or (o.default ~= nil and tostring(o.default)) or "-"
+          out(s, "  %-12s %-30s default %s; %s\n", o.name, range, dflt, o.help)
+        end
+      end
       return true
     end
   end
