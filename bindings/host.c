@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -87,7 +88,10 @@ int host_session(lua_State *L) {
   if (luaL_dostring(L,
         "local mg = require 'moongraph'\n"
         "g = g or mg.engine()\n"
-        "return mg.repl.new(g, function(s) io.write(s) io.flush() end)") != LUA_OK) {
+        "local s = mg.repl.new(g, function(s) io.write(s) io.flush() end)\n"
+        "g:on_log(function(lv, line) if mg.repl.logs(s, lv) then\n"
+        "  io.stderr:write('moongraph: ', lv, ': ', line, '\\n') end end)\n"
+        "return s") != LUA_OK) {
     host_report(L, LUA_ERRRUN);
     lua_settop(L, top);
     return LUA_ERRRUN;
@@ -99,12 +103,20 @@ int host_session(lua_State *L) {
 ** as ngctl -f does; then run the engine until it is idle. */
 static int run_commands(lua_State *L, const char *file) {
   FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+  struct stat sb;
+  if (f && fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (f != stdin) fclose(f);
+    f = NULL;
+    errno = EISDIR; /* fopen takes a directory; reading it fails */
+  }
   if (!f) {
     fprintf(stderr, "%s: cannot open %s: %s\n", progname, file, strerror(errno));
     return 1;
   }
   if (host_session(L) != LUA_OK) return 1;
   int sess = lua_gettop(L), status = 0, lineno = 0;
+  lua_pushboolean(L, 1); /* g:close() ends the file: the engine closes after */
+  lua_setfield(L, sess, "hosted");
   lua_getglobal(L, "mg");
   lua_getfield(L, -1, "repl");
   lua_getfield(L, -1, "line");
@@ -140,9 +152,23 @@ static int run_commands(lua_State *L, const char *file) {
     }
     lua_pop(L, 1);
   }
+  if (!status && ferror(f)) {
+    fprintf(stderr, "%s: reading %s: %s\n", progname, file, strerror(errno));
+    status = 1;
+  }
   free(line);
   if (f != stdin) fclose(f);
-  if (!status && luaL_dostring(L, "g:run()") != LUA_OK) { /* let it finish */
+  lua_pushnil(L);
+  lua_setfield(L, sess, "hosted");
+  lua_getfield(L, sess, "close");
+  bool close = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (close) { /* g:close() in the file: it ends there */
+    lua_getfield(L, sess, "g");
+    lua_getfield(L, -1, "close");
+    lua_insert(L, -2);
+    if (host_report(L, lua_pcall(L, 1, 0, 0)) != LUA_OK) status = 1;
+  } else if (!status && luaL_dostring(L, "g:run()") != LUA_OK) { /* let it finish */
     host_report(L, LUA_ERRRUN);
     status = 1;
   }

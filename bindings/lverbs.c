@@ -202,6 +202,47 @@ static int l_list(lua_State *L) {
   return n;
 }
 
+/* A command's arguments, when its type documents them: options = { {name
+** kind min max default values default_text help} ... } in the type's order. */
+static void push_argdocs(lua_State *L, const mg_type_t *t, const char *cmd) {
+  if (!t->argdocs) return;
+  static const char *kinds[] = {"number", "string", "boolean"};
+  lua_newtable(L);
+  int n = 0;
+  for (const mg_argdoc_t *a = t->argdocs; a->cmd; a++) {
+    if (strcmp(a->cmd, cmd)) continue;
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, a->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, kinds[a->kind >= 0 && a->kind <= MG_ARG_BOOL ? a->kind : 1]);
+    lua_setfield(L, -2, "kind");
+    if (a->kind == MG_ARG_NUM) {
+      lua_pushnumber(L, a->min);
+      lua_setfield(L, -2, "min");
+      lua_pushnumber(L, a->max);
+      lua_setfield(L, -2, "max");
+      lua_pushnumber(L, a->dflt);
+      lua_setfield(L, -2, "default");
+    } else if (a->kind == MG_ARG_BOOL) {
+      lua_pushboolean(L, a->dflt != 0);
+      lua_setfield(L, -2, "default");
+    }
+    if (a->values) {
+      lua_pushstring(L, a->values);
+      lua_setfield(L, -2, "values");
+    }
+    if (a->dflt_text) {
+      lua_pushstring(L, a->dflt_text);
+      lua_setfield(L, -2, "default_text");
+    }
+    lua_pushstring(L, a->help ? a->help : "");
+    lua_setfield(L, -2, "help");
+    lua_rawseti(L, -2, ++n);
+  }
+  if (n) lua_setfield(L, -2, "options");
+  else lua_pop(L, 1);
+}
+
 static void type_doc(const mg_type_t *t, uint32_t count, void *arg) {
   lua_State *L = arg;
   lua_createtable(L, 0, 3);
@@ -213,13 +254,16 @@ static void type_doc(const mg_type_t *t, uint32_t count, void *arg) {
   lua_setfield(L, -2, "doc");
   lua_createtable(L, 0, 0);
   for (const mg_cmd_t *c = t->cmds; c && c->name; c++) {
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     lua_pushstring(L, c->args ? c->args : "");
     lua_setfield(L, -2, "args");
     lua_pushstring(L, c->help ? c->help : "");
     lua_setfield(L, -2, "help");
     lua_pushboolean(L, c->flags & MG_CMD_READONLY);
     lua_setfield(L, -2, "readonly");
+    lua_pushinteger(L, c->cmd);
+    lua_setfield(L, -2, "cmd");
+    push_argdocs(L, t, c->name);
     lua_setfield(L, -2, c->name);
   }
   lua_setfield(L, -2, "commands");
@@ -237,11 +281,13 @@ static int l_generic(lua_State *L) {
   luaL_checkudata(L, 1, LMG_ENGINE);
   lua_newtable(L);
   for (const mg_cmd_t *c = mg_generic_cmds(); c->name; c++) {
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushstring(L, c->args);
     lua_setfield(L, -2, "args");
     lua_pushstring(L, c->help);
     lua_setfield(L, -2, "help");
+    lua_pushinteger(L, c->cmd);
+    lua_setfield(L, -2, "cmd");
     lua_setfield(L, -2, c->name);
   }
   return 1;

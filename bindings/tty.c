@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "host.h"
 
 static lua_State *repl_L;
+static bool topmode; /* top is on the screen: keys go to it, not libedit */
+static struct termios saved_tio;
 static int sess_ref = LUA_NOREF;
 static uv_poll_t tty_poll;
 static uv_signal_t sig_int;
@@ -73,6 +76,57 @@ static int l_write(lua_State *L) {
 
 static const char *prompt(void) { return more ? ">> " : "mg> "; }
 
+static void on_line(char *line);
+
+/* {====================================================== top */
+/* mg.repl.<fn>(session); an error is printed */
+static void session_call(const char *fn) {
+  lua_State *L = repl_L;
+  lua_getglobal(L, "mg");
+  lua_getfield(L, -1, "repl");
+  lua_getfield(L, -1, fn);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sess_ref);
+  if (host_docall(L, 1, 0) != LUA_OK) {
+    fprintf(stdout, "%s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
+
+static void leave_top(void) {
+  if (!topmode) return;
+  session_call("top_stop");
+  tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+  topmode = false;
+  fputs("\n", stdout);
+  rl_callback_handler_install(prompt(), on_line);
+  prompt_shown = true;
+}
+
+/* The top verb asked for the screen: keys one at a time, unseen. */
+static void enter_top(void) {
+  rl_callback_handler_remove();
+  tcgetattr(STDIN_FILENO, &saved_tio);
+  struct termios raw = saved_tio;
+  raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+  raw.c_cc[VMIN] = 1;
+  raw.c_cc[VTIME] = 0;
+  tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+  topmode = true;
+  session_call("top_start");
+  lua_rawgeti(repl_L, LUA_REGISTRYINDEX, sess_ref);
+  lua_getfield(repl_L, -1, "top");
+  bool on = !lua_isnil(repl_L, -1);
+  lua_pop(repl_L, 2);
+  if (!on) { /* it failed: back to the prompt */
+    topmode = false;
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+    rl_callback_handler_install(prompt(), on_line);
+    prompt_shown = true;
+  }
+}
+/* }====================================================== */
+
 static void on_line(char *line) {
   lua_State *L = repl_L;
   if (!line) { /* Ctrl-D */
@@ -115,8 +169,15 @@ static void on_line(char *line) {
     done = true;
     mg_engine_stop(engine);
   }
-  lua_pop(L, 2);
+  lua_getfield(L, -2, "top");
+  bool top = !lua_isnil(L, -1);
+  lua_pop(L, 3);
   fflush(stdout);
+  if (!done && top) {
+    enter_top();
+    fflush(stdout);
+    return;
+  }
   if (!done) { /* libedit starts a fresh line (and prompt) on install */
     rl_callback_handler_install(prompt(), on_line);
     prompt_shown = true;
@@ -131,12 +192,24 @@ static void on_tty(uv_poll_t *h, int status, int events) {
     mg_engine_stop(engine);
     return;
   }
+  if (topmode) { /* q (or Esc) leaves top; other keys are ignored */
+    char c;
+    ssize_t n = read(STDIN_FILENO, &c, 1);
+    if (n <= 0 || c == 'q' || c == 'Q' || c == 27) leave_top();
+    fflush(stdout);
+    return;
+  }
   rl_callback_read_char();
 }
 
 static void on_sigint(uv_signal_t *h, int sig) {
   (void)h;
   (void)sig;
+  if (topmode) { /* Ctrl-C leaves top too */
+    leave_top();
+    fflush(stdout);
+    return;
+  }
   /* at the prompt: drop the line and the chunk being continued */
   fputs("^C\n", stdout);
   if (more) {
@@ -224,6 +297,10 @@ int host_repl(lua_State *L) {
   if (host_session(L) != LUA_OK) return 1;
   lua_pushcfunction(L, l_write);
   lua_setfield(L, -2, "write");
+  lua_pushboolean(L, 1); /* g:close() ends the session; g:run() is refused */
+  lua_setfield(L, -2, "hosted");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "prompt");
   sess_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getglobal(L, "g");
   lmg_engine_t *g = luaL_checkudata(L, -1, LMG_ENGINE);
@@ -231,7 +308,8 @@ int host_repl(lua_State *L) {
   engine = g->e;
   /* the engine's log lines go above the prompt too */
   luaL_loadstring(L, "local s = ... g:on_log(function(lv, line) "
-                     "s.write('moongraph: ' .. lv .. ': ' .. line .. '\\n') end)");
+                     "if mg.repl.logs(s, lv) and not s.top then "
+                     "s.write('moongraph: ' .. lv .. ': ' .. line .. '\\n') end end)");
   lua_rawgeti(L, LUA_REGISTRYINDEX, sess_ref);
   lua_call(L, 1, 0);
 
@@ -257,6 +335,7 @@ int host_repl(lua_State *L) {
   uv_unref((uv_handle_t *)&sig_int);
   lmg_signals_catch(); /* a handler spinning at the prompt hears Ctrl-C */
   while (!done) mg_engine_run(engine, MG_RUN_FOREVER, 0);
+  if (topmode) tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
   rl_callback_handler_remove();
   uv_poll_stop(&tty_poll);
   uv_close((uv_handle_t *)&tty_poll, NULL);
@@ -264,6 +343,11 @@ int host_repl(lua_State *L) {
   uv_close((uv_handle_t *)&sig_int, NULL);
   mg_engine_run(engine, MG_RUN_NOWAIT, 0); /* let the handles close */
   if (*histfile) write_history(histfile);
+  /* g:close() typed at the prompt: now that the loop is left */
+  luaL_loadstring(L, "local s = ... s.hosted, s.prompt = nil, nil "
+                     "if s.close then s.g:close() end");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sess_ref);
+  host_report(L, lua_pcall(L, 1, 0, 0));
   for (int i = 0; i < ncands; i++) free(cands[i]);
   free(cands);
   free(chunk);

@@ -244,6 +244,20 @@ typedef struct mg_cmd {
   const char *help; /* one line */
 } mg_cmd_t;
 
+/* One argument of a type's message, for its reference (docs/nodes.md and
+** the REPL's help TYPE): a number's range and default, a string's values.
+** A type that parses its numbers from the same table cannot drift from it. */
+enum { MG_ARG_NUM, MG_ARG_STR, MG_ARG_BOOL };
+typedef struct mg_argdoc {
+  const char *cmd;       /* the message it belongs to */
+  const char *name;
+  int kind;              /* MG_ARG_* */
+  double min, max, dflt; /* MG_ARG_NUM (MG_ARG_BOOL: dflt 0 or 1) */
+  const char *values;    /* MG_ARG_STR: what it may be */
+  const char *dflt_text; /* the default in words, when a number does not say it */
+  const char *help;      /* one line */
+} mg_argdoc_t;
+
 mg_msg_t *mg_msg_new(uint32_t cookie, uint32_t cmd, const char *cmdstr,
                      mg_value_t *args);
 void mg_msg_free(mg_msg_t *m);
@@ -285,6 +299,7 @@ struct mg_type {
   void (*status)(mg_node_t *n, mg_sbuf_t *out);
   const mg_cmd_t *cmds; /* NULL-name terminated */
   void *udata;          /* for types made at run time */
+  const mg_argdoc_t *argdocs; /* the messages' arguments; NULL-cmd terminated */
 };
 
 int mg_type_register(mg_engine_t *e, const mg_type_t *t);

@@ -57,8 +57,6 @@ typedef struct src {
   pcap_t *p;
   FILE *fp;
   mg_pcapfile_t *pf;      /* a classic pcap file walked in large blocks */
-  struct bpf_program prog; /* the filter, run by pf */
-  bool has_prog;
   char *iobuf;            /* fp's buffer, when libpcap reads the file */
   char *file, *iface, *filter;
   bool live, running, done, nsec, held, promisc;
@@ -88,8 +86,14 @@ typedef struct src {
   int fanout, fanout_mode; /* a PACKET_FANOUT group (-1: none) and its mode */
   mg_callout_t co;
   uv_poll_t *poll;
+  /* a file's filter, run here so that what it drops is counted */
+  struct bpf_program prog;
+  bool has_prog;
+  /* the capture's time: its span (first to last stamp the filter passes,
+  ** at original timing), and the stamp of the last packet sent */
+  int64_t span, last_ts;
   /* counters */
-  uint64_t packets, bytes, dev_n;
+  uint64_t packets, bytes, dev_n, filtered;
   int64_t dev_sum, dev_max;
   char err[PCAP_ERRBUF_SIZE];
   char rerr[PCAP_ERRBUF_SIZE + 256]; /* why reading stopped early */
@@ -155,31 +159,31 @@ static void src_close(src_t *s) {
   }
   if (s->p) pcap_close(s->p); /* closes s->fp too */
   s->p = NULL;
+  if (s->has_prog) pcap_freecode(&s->prog);
+  s->has_prog = false;
   s->fp = NULL;
   s->pf = NULL; /* freed with its stream */
-  if (s->has_prog) pcap_freecode(&s->prog);
   free(s->iobuf); /* its FILE is closed */
   s->iobuf = NULL;
-  s->has_prog = false;
   s->pending = false;
 }
 
+/* On an interface the kernel filters; on a file the node does, so that
+** getstats can say how many packets the filter dropped. */
 static int apply_filter(src_t *s) {
   if (!s->filter || !*s->filter) return 0;
   struct bpf_program prog;
   if (pcap_compile(s->p, &prog, s->filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
     return mg_error(-EINVAL, "bad filter '%s': %s", s->filter, pcap_geterr(s->p));
-  int rc = pcap_setfilter(s->p, &prog);
-  if (rc < 0) {
-    pcap_freecode(&prog);
-    return mg_error(-EINVAL, "cannot set filter '%s': %s", s->filter, pcap_geterr(s->p));
-  }
-  if (s->pf) { /* libpcap filters the records it reads, pf the rest */
+  if (!s->live) {
     s->prog = prog;
     s->has_prog = true;
-    mg_pcapfile_bind(s->pf, s->p, &s->prog);
-  } else
-    pcap_freecode(&prog);
+    return 0;
+  }
+  int rc = pcap_setfilter(s->p, &prog);
+  pcap_freecode(&prog);
+  if (rc < 0)
+    return mg_error(-EINVAL, "cannot set filter '%s': %s", s->filter, pcap_geterr(s->p));
   return 0;
 }
 
@@ -273,7 +277,7 @@ static int open_file(src_t *s) {
     s->pf = NULL;
     return mg_error(-EINVAL, "cannot read '%s': %s", NAME(s), s->err);
   }
-  if (s->pf) mg_pcapfile_bind(s->pf, s->p, NULL);
+  if (s->pf) mg_pcapfile_bind(s->pf, s->p);
   return apply_filter(s);
 }
 
@@ -347,9 +351,17 @@ static inline int64_t stamp(const src_t *s, const struct pcap_pkthdr *h) {
   return sec * 1000000000 + (int64_t)h->ts.tv_usec * s->scale;
 }
 
+/* Does the file's filter drop this packet?  Counted when it does. */
+static inline bool filtered(src_t *s, const struct pcap_pkthdr *h, const u_char *d) {
+  if (!s->has_prog || pcap_offline_filter(&s->prog, h, d)) return false;
+  s->filtered++;
+  return true;
+}
+
 static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) {
   mg_node_t *n = s->node;
   int64_t ts = stamp(s, h);
+  s->last_ts = ts;
   s->packets++;
   s->bytes += h->caplen;
   s->n_loop++;
@@ -371,7 +383,8 @@ static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) 
 }
 
 static void dispatch_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *d) {
-  emit((src_t *)arg, h, d);
+  src_t *s = (src_t *)arg;
+  if (!filtered(s, h, d)) emit(s, h, d);
 }
 
 /* The next packet of a file, as pcap_next_ex. */
@@ -484,7 +497,7 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
         read_failed(s, pcap_geterr(s->p));
         return 0;
       }
-      emit(s, s->hdr, s->data);
+      if (!filtered(s, s->hdr, s->data)) emit(s, s->hdr, s->data);
     }
     if (s->duration && limits_reached(s)) finish(s);
     else again(s, 0);
@@ -505,6 +518,7 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
         read_failed(s, pcap_geterr(s->p));
         return 0;
       }
+      if (filtered(s, s->hdr, s->data)) continue;
       s->pending = true;
     }
     if (s->speed != SPEED_TOP) {
@@ -540,11 +554,78 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 
 /* {====================================================== messages */
 
+/* The span of a file's stamps that the filter passes, first to last, read
+** ahead once (at original timing: progress and time left follow it). */
+static int64_t scan_span(src_t *s) {
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t *p = pcap_open_offline_with_tstamp_precision(
+      s->file, s->scale == 1 ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO, err);
+  if (!p) return 0;
+  struct pcap_pkthdr *h;
+  const u_char *d;
+  bool any = false;
+  int64_t first = 0, last = 0;
+  while (pcap_next_ex(p, &h, &d) == 1) {
+    if (s->has_prog && !pcap_offline_filter(&s->prog, h, d)) continue;
+    int64_t t = stamp(s, h);
+    if (!any) first = last = t, any = true;
+    else if (t > last) last = t;
+  }
+  pcap_close(p);
+  return any && last > first ? last - first : 0;
+}
+
+/* open's arguments, in the order the reference gives them; its numbers
+** are parsed from this table, so that the reference says what the code does. */
+enum { A_FILE, A_IFACE, A_FILTER, A_SPEED, A_MULT, A_PPS, A_MBPS, A_LOOP, A_LOOPDELAY,
+       A_COUNT, A_DURATION, A_BURST, A_BUFSIZE, A_SNAPLEN, A_PROMISC, A_READER, A_FANOUT,
+       A_FANOUT_MODE, A_N };
+static const mg_argdoc_t src_args[] = {
+  {"open", "file", MG_ARG_STR, 0, 0, 0, "a path, or \"-\" for standard input", NULL,
+   "a pcap or pcapng file to read (file or iface: one of them)"},
+  {"open", "iface", MG_ARG_STR, 0, 0, 0, "an interface's name", NULL,
+   "capture on a live interface instead (no speed: packets as they come)"},
+  {"open", "filter", MG_ARG_STR, 0, 0, 0, "a tcpdump expression", "none",
+   "only the packets that match; on a file getstats counts the rest (filtered)"},
+  {"open", "speed", MG_ARG_STR, 0, 0, 0, "\"top\" or \"original\"", "\"top\"",
+   "as fast as the graph takes them, or at the file's own timing; moongraph replay "
+   "asks for \"original\" (tcpreplay's default), a graph in a script usually wants "
+   "all at once"},
+  {"open", "multiplier", MG_ARG_NUM, 0, 1e6, 0, NULL, "0: none",
+   "original timing, this many times faster (sets the speed)"},
+  {"open", "pps", MG_ARG_NUM, 0, 1e9, 0, NULL, "0: none", "packets a second (sets the speed)"},
+  {"open", "mbps", MG_ARG_NUM, 0, 1e6, 0, NULL, "0: none",
+   "megabits a second, by each packet's length on the wire (sets the speed)"},
+  {"open", "loop", MG_ARG_NUM, 0, 1e9, 1, NULL, NULL,
+   "times through the file; 0: until stopped (a stream: 1 only)"},
+  {"open", "loopdelay", MG_ARG_NUM, 0, MG_SECS_MAX, 0, NULL, NULL,
+   "seconds of pause before each pass after the first"},
+  {"open", "count", MG_ARG_NUM, 0, 1e15, 0, NULL, "0: no limit",
+   "packets in all, then done (counted since the last clrstats)"},
+  {"open", "duration", MG_ARG_NUM, 0, MG_SECS_MAX, 0, NULL, "0: no limit",
+   "seconds of sending (or capturing), then done"},
+  {"open", "burst", MG_ARG_NUM, 1, 65536, 64, NULL, NULL,
+   "packets read in one turn of the loop before others get theirs"},
+  {"open", "bufsize", MG_ARG_NUM, 0, 1e9, 0, NULL, "0: 8 MiB",
+   "bytes of the kernel's capture buffer on an interface"},
+  {"open", "snaplen", MG_ARG_NUM, 0, 262144, 0, NULL, "0: the file's own; 262144 live",
+   "bytes kept of each packet captured on an interface"},
+  {"open", "promisc", MG_ARG_BOOL, 0, 1, 1, NULL, NULL, "an interface in promiscuous mode"},
+  {"open", "reader", MG_ARG_STR, 0, 0, 0, "\"block\" or \"libpcap\"", "\"block\"",
+   "how a file is read: a classic pcap file in this machine's byte order in 256 KiB "
+   "read() calls, its records handed on where they lie (any other file, and any record "
+   "that is not plain, by libpcap), or every record by libpcap; open's reply says which"},
+  {"open", "fanout", MG_ARG_NUM, 0, 65535, 0, NULL, "none",
+   "join the interface's PACKET_FANOUT group of this number: the sources of one group, "
+   "in one process or several, share its packets, each flow on one source"},
+  {"open", "fanout_mode", MG_ARG_STR, 0, 0, 0,
+   "\"hash\", \"lb\", \"cpu\", \"rollover\", \"random\" or \"qm\"", "\"hash\"",
+   "how a fanout group shares packets, as packet(7)'s PACKET_FANOUT_* modes"},
+  {NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL}};
+
 static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
-  static const char *const known[] = {
-    "file", "iface", "filter", "snaplen", "promisc", "speed", "multiplier", "pps",
-    "mbps", "loop", "loopdelay", "count", "duration", "burst", "bufsize", "reader",
-    "fanout", "fanout_mode", NULL};
+  const char *known[A_N + 1]; /* the table's names: one list */
+  for (int i = 0; i <= A_N; i++) known[i] = i < A_N ? src_args[i].name : NULL;
   int rc = mg_map_only(a, "open", known, "{ file=\"x.pcap\" ... } or { iface=\"eth0\" ... }");
   if (rc) return rc;
   const char *file = NULL, *iface = NULL, *filter = NULL, *speed = NULL, *reader = NULL,
@@ -570,20 +651,18 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   if (pv && pv->type != MG_NIL && pv->type != MG_BOOL)
     return mg_error(-EINVAL, "open: 'promisc' must be true or false");
   s->promisc = !pv || pv->type == MG_NIL || pv->u.b;
-  double snaplen = 0, mult = 0, pps = 0, mbps = 0, loops = 1, delay = 0,
-         count = 0, duration = 0, burst = 64, bufsize = 0, fanout = -1;
+  double v[A_N];
   /* every limit keeps the casts below and the ns arithmetic defined */
-  if ((rc = mg_map_num(a, "snaplen", 0, 262144, &snaplen)) ||
-      (rc = mg_map_num(a, "multiplier", 0, 1e6, &mult)) ||
-      (rc = mg_map_num(a, "pps", 0, 1e9, &pps)) || (rc = mg_map_num(a, "mbps", 0, 1e6, &mbps)) ||
-      (rc = mg_map_num(a, "loop", 0, 1e9, &loops)) ||
-      (rc = mg_map_num(a, "loopdelay", 0, MG_SECS_MAX, &delay)) ||
-      (rc = mg_map_num(a, "count", 0, 1e15, &count)) ||
-      (rc = mg_map_num(a, "duration", 0, MG_SECS_MAX, &duration)) ||
-      (rc = mg_map_num(a, "burst", 1, 65536, &burst)) ||
-      (rc = mg_map_num(a, "bufsize", 0, 1e9, &bufsize)) ||
-      (rc = mg_map_num(a, "fanout", 0, 65535, &fanout)))
-    return rc;
+  for (int i = 0; i < A_N; i++) {
+    v[i] = src_args[i].dflt;
+    if (src_args[i].kind == MG_ARG_NUM &&
+        (rc = mg_map_num(a, src_args[i].name, src_args[i].min, src_args[i].max, &v[i])))
+      return rc;
+  }
+  double snaplen = v[A_SNAPLEN], mult = v[A_MULT], pps = v[A_PPS], mbps = v[A_MBPS],
+         loops = v[A_LOOP], delay = v[A_LOOPDELAY], count = v[A_COUNT],
+         duration = v[A_DURATION], burst = v[A_BURST], bufsize = v[A_BUFSIZE],
+         fanout = mg_map_get(a, "fanout") ? v[A_FANOUT] : -1;
   if (fanout != (double)(int)fanout)
     return mg_error(-EINVAL, "open: fanout is a group number from 0 to 65535, not %g", fanout);
   if ((fanout >= 0 || fmode) && !iface)
@@ -641,6 +720,7 @@ static int src_open(src_t *s, const mg_value_t *a, mg_value_t **reply) {
   s->bflags = (uint8_t)((s->nsec ? MG_BUF_NSEC : 0) |
                         (!s->live && pcap_is_swapped(s->p) ? MG_BUF_SWAPPED : 0));
   if (!s->live) s->snaplen = pcap_snapshot(s->p);
+  s->span = !s->live && !s->stream && s->speed == SPEED_ORIGINAL ? scan_span(s) : 0;
   mg_value_t *r = mg_map();
   mg_map_set(r, "linktype", mg_int(s->linktype));
   const char *ln = pcap_datalink_val_to_name(s->linktype);
@@ -707,6 +787,12 @@ static mg_value_t *src_stats(src_t *s) {
   mg_map_set(v, "elapsed", mg_num(s->started && end > s->started
                                        ? (double)(end - s->started) / 1e9 : 0));
   mg_map_set(v, "done", mg_bool(s->done));
+  mg_map_set(v, "filtered", mg_int((int64_t)s->filtered));
+  /* capture time: the span of this file's stamps (original timing), and
+  ** how far into it this loop has sent */
+  mg_map_set(v, "span", mg_num((double)s->span / 1e9));
+  mg_map_set(v, "at", mg_num(s->n_loop && s->speed == SPEED_ORIGINAL
+                                 ? (double)(s->last_ts - s->first_ts) / 1e9 : 0));
   if (s->rerr[0]) mg_map_set(v, "error", mg_str(s->rerr));
   mg_value_t *d = mg_map();
   mg_map_set(d, "n", mg_int((int64_t)s->dev_n));
@@ -740,7 +826,7 @@ static int src_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
     *reply = src_stats(s);
     return 0;
   case PCAP_CLRSTATS:
-    s->packets = s->bytes = s->dev_n = 0;
+    s->packets = s->bytes = s->dev_n = s->filtered = 0;
     s->dev_sum = s->dev_max = 0;
     return 0;
   }
@@ -800,13 +886,14 @@ static void src_status(mg_node_t *n, mg_sbuf_t *out) {
 static const mg_cmd_t src_cmds[] = {
   {"open", PCAP_OPEN, 0,
    "{ file=\"x.pcap\" | iface=\"eth0\" filter=\"udp\" speed=\"original\" ... }",
-   "open a capture file (\"-\": standard input) or an interface; numbers out of range "
-   "are refused"},
+   "open a capture file (\"-\": standard input) or an interface; every argument, its "
+   "range and default below (numbers out of range are refused)"},
   {"start", PCAP_START, 0, "", "start sending packets"},
   {"stop", PCAP_STOP, 0, "", "stop sending (start goes on from here)"},
   {"close", PCAP_CLOSE, 0, "", "close the file or interface"},
   {"getstats", PCAP_GETSTATS, MG_CMD_READONLY, "",
-   "packets, bytes, drops, loops, timing deviation"},
+   "packets, bytes, drops, loops, timing deviation, filtered (dropped by a file's "
+   "filter), span and at (seconds of capture time: the file's, and how far in)"},
   {"clrstats", PCAP_CLRSTATS, 0, "", "zero the counters"},
   {NULL, 0, 0, NULL, NULL}};
 
@@ -824,4 +911,5 @@ const mg_type_t mg_type_pcap = {
   .shutdown = src_shutdown,
   .status = src_status,
   .cmds = src_cmds,
+  .argdocs = src_args,
 };

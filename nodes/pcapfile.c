@@ -28,7 +28,6 @@ struct mg_pcapfile {
   size_t lo, hi;         /* buf[lo..hi) is read and not yet handed out */
   long base;             /* the file offset of buf[0] */
   pcap_t *p;
-  const struct bpf_program *filter;
   uint32_t snap;         /* the longest plain record */
   struct pcap_pkthdr h;
 };
@@ -128,33 +127,35 @@ FILE *mg_pcapfile_stream(mg_pcapfile_t *f) {
   return s;
 }
 
-void mg_pcapfile_bind(mg_pcapfile_t *f, pcap_t *p, const struct bpf_program *filter) {
+void mg_pcapfile_bind(mg_pcapfile_t *f, pcap_t *p) {
   f->p = p;
-  f->filter = filter;
   int snap = pcap_snapshot(p);
   f->snap = snap > 0 && (unsigned)snap < PLAIN_MAX ? (uint32_t)snap : PLAIN_MAX;
 }
 
+/* The next record, if it is plain and whole in hand (or after a read). */
+static const uint8_t *plain(mg_pcapfile_t *f) {
+  if (f->hi - f->lo < 16 && !fill(f, 16)) return NULL;
+  uint32_t w[4]; /* ts.sec ts.frac caplen len */
+  memcpy(w, f->buf + f->lo, 16);
+  if (w[2] > f->snap) return NULL; /* libpcap cuts it, or refuses it */
+  if (f->hi - f->lo < 16 + (size_t)w[2] && !fill(f, 16 + (size_t)w[2])) return NULL;
+  const uint8_t *r = f->buf + f->lo + 16;
+  f->lo += 16 + (size_t)w[2];
+  /* libpcap's record header holds signed 32-bit seconds and fraction */
+  f->h.ts.tv_sec = (int32_t)w[0];
+  f->h.ts.tv_usec = (int32_t)w[1];
+  f->h.caplen = w[2];
+  f->h.len = w[3];
+  return r;
+}
+
 int mg_pcapfile_next(mg_pcapfile_t *f, struct pcap_pkthdr **h, const u_char **d) {
-  for (;;) {
-    if (f->hi - f->lo < 16 && !fill(f, 16)) break;
-    uint32_t w[4]; /* ts.sec ts.frac caplen len */
-    memcpy(w, f->buf + f->lo, 16);
-    if (w[2] > f->snap) break; /* libpcap cuts it, or refuses it */
-    if (f->hi - f->lo < 16 + (size_t)w[2] && !fill(f, 16 + (size_t)w[2])) break;
-    const uint8_t *r = f->buf + f->lo + 16;
-    f->lo += 16 + (size_t)w[2];
-    /* libpcap's record header holds signed 32-bit seconds and fraction */
-    f->h.ts.tv_sec = (int32_t)w[0];
-    f->h.ts.tv_usec = (int32_t)w[1];
-    f->h.caplen = w[2];
-    f->h.len = w[3];
-    if (f->filter && !pcap_offline_filter(f->filter, &f->h, r)) continue;
-    *h = &f->h;
-    *d = r;
-    return 1;
-  }
-  return pcap_next_ex(f->p, h, d); /* from the same place, whatever it holds */
+  const uint8_t *r = plain(f);
+  if (!r) return pcap_next_ex(f->p, h, d); /* from the same place, whatever it holds */
+  *h = &f->h;
+  *d = r;
+  return 1;
 }
 
 long mg_pcapfile_tell(const mg_pcapfile_t *f) { return f->base + (long)f->lo; }

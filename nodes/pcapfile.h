@@ -24,8 +24,9 @@ mg_pcapfile_t *mg_pcapfile_new(FILE *fp, const uint8_t *head, size_t n);
 /* The stream to open libpcap on; closing it (pcap_close) closes fp and
 ** frees the reader.  NULL: out of memory, and the reader is freed. */
 FILE *mg_pcapfile_stream(mg_pcapfile_t *f);
-/* libpcap's handle on the stream, and the filter to run (or NULL). */
-void mg_pcapfile_bind(mg_pcapfile_t *f, pcap_t *p, const struct bpf_program *filter);
+/* libpcap's handle on the stream (its filter, if any, is not run here:
+** the caller filters every packet, whoever read it). */
+void mg_pcapfile_bind(mg_pcapfile_t *f, pcap_t *p);
 /* As pcap_next_ex: 1 a packet (good until the next call), PCAP_ERROR_BREAK
 ** at the end, PCAP_ERROR with pcap_geterr set. */
 int mg_pcapfile_next(mg_pcapfile_t *f, struct pcap_pkthdr **h, const u_char **d);

@@ -341,7 +341,7 @@ describe("moongraph replay", function()
   it("prints plain progress lines when not on a terminal, a bar on one", function()
     local o, code = H.run(mgr .. q(GAPS) .. " --multiplier 2 --stats 0.2")
     assert.equal(0, code)
-    assert.matches("0%.2s: %d+ packets, %d+ bytes, %d+ pps\n", o)
+    assert.matches("0%.2s: %d+%%, %d+ packets, %d+ bytes, %d+ pps, ETA %d+s\n", o)
     local sf = H.tmpfile("expect 100%\nexpect dropped\nexit 0\n")
     o, code = H.run(H.ptydrive .. " " .. sf .. " -- " .. H.moongraph .. " replay " .. GAPS ..
       " --multiplier 4")
@@ -368,6 +368,163 @@ describe("moongraph replay", function()
     o, code = H.run(mgr .. q(SAMPLE) .. " -i nosuchif0")
     assert.equal(1, code)
     assert.matches("cannot send on 'nosuchif0'", o)
+  end)
+end)
+
+-- A capture whose bytes and time disagree: 40 big packets at once, then a
+-- small one every 0.1 s for 2 s.  Its path.
+local function lopsided()
+  local parts = { string.pack("<I4I2I2i4I4I4I4", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) }
+  local function pkt(us, len)
+    local data = H.udp_packet() .. string.rep("x", len - 42)
+    parts[#parts + 1] = string.pack("<I4I4I4I4", 1700000000 + us // 1000000, us % 1000000,
+      #data, #data) .. data
+  end
+  for i = 0, 39 do pkt(i * 1000, 1400) end
+  for i = 1, 20 do pkt(i * 100000, 60) end
+  return H.tmpfile(table.concat(parts), ".pcap")
+end
+
+describe("moongraph replay, tcpreplay's way", function()
+  local mgr = q(H.moongraph) .. " replay "
+
+  it("takes tcpreplay's short options and --name=value for every long one", function()
+    local out = os.tmpname() .. ".pcap"
+    local o, code = H.run(mgr .. q(SAMPLE) .. " -t -l 2 -L 450 -w " .. q(out))
+    assert.equal(0, code, o)
+    assert.equal(450, tcpdump_count(out))
+    o, code = H.run(mgr .. q(SAMPLE) .. " --topspeed --loop=2 --limit=450 --write=" .. q(out) ..
+      " --filter='udp' --stats=0")
+    assert.equal(0, code, o)
+    assert.equal(2 * tcpdump_count(SAMPLE, "udp"), tcpdump_count(out))
+    for _, opts in ipairs { "-x 8", "--multiplier=8", "-p 2000", "--pps=2000", "-M 50", "--mbps=50" } do
+      o, code = H.run(mgr .. q(GAPS) .. " " .. opts .. " --stats 0")
+      assert.equal(0, code, opts .. ": " .. o)
+      assert.matches("^60 packets", o, opts)
+    end
+    -- 100 pps for at most 0.3 s
+    o, code = H.run(mgr .. q(SAMPLE) .. " -p 100 --duration=0.3")
+    assert.equal(0, code, o)
+    local n = tonumber(o:match("(%d+) packets, "))
+    assert.truthy(n >= 25 and n <= 35, o)
+    o, code = H.run(mgr .. q(SAMPLE) .. " --topspeed=1")
+    assert.equal(2, code)
+    assert.matches("%-%-topspeed takes no value", o)
+    o, code = H.run(mgr .. q(SAMPLE) .. " --loop=x")
+    assert.equal(2, code)
+    assert.matches("%-%-loop: must be a number", o)
+  end)
+
+  it("sends several files in order, looping over them all", function()
+    local out = os.tmpname() .. ".pcap"
+    local o, code = H.run(mgr .. q(GAPS) .. " " .. q(SAMPLE) .. " -t -l 2 -w " .. q(out))
+    assert.equal(0, code, o)
+    assert.matches("^720 packets", o)
+    local stamps = H.run("tcpdump -r " .. q(out) .. " -tt -nn 2>/dev/null | cut -d' ' -f1")
+    local list = {}
+    for t in stamps:gmatch("[%d.]+") do list[#list + 1] = t end
+    local g1 = H.run("tcpdump -r " .. q(GAPS) .. " -tt -nn 2>/dev/null | cut -d' ' -f1"):match("[%d.]+")
+    local s1 = H.run("tcpdump -r " .. q(SAMPLE) .. " -tt -nn 2>/dev/null | cut -d' ' -f1"):match("[%d.]+")
+    assert.equal(g1, list[1])
+    assert.equal(s1, list[61])
+    assert.equal(g1, list[361])
+    assert.equal(s1, list[421])
+    -- a stream cannot be read twice, but preloaded it can
+    o, code = H.run("cat " .. q(SAMPLE) .. " | " .. mgr .. q(GAPS) .. " - -t -l 2")
+    assert.equal(1, code, o)
+    assert.matches("a stream is read once", o)
+    o, code = H.run("cat " .. q(SAMPLE) .. " | " .. mgr .. q(GAPS) .. " - -t -l 2 -K -w " .. q(out))
+    assert.equal(0, code, o)
+    assert.equal(720, tcpdump_count(out))
+    o, code = H.run("cat " .. q(SAMPLE) .. " | " .. mgr .. "- --topspeed --loop 3 --preload-pcap")
+    assert.equal(0, code, o)
+    assert.matches("^900 packets", o)
+  end)
+
+  it("writes only the capture on stdout with -w -", function()
+    local o, code = H.run(mgr .. q(SAMPLE) .. " -x 100 --stats 0.01 -w - 2>/dev/null | " ..
+      "tcpdump --count -r - 2>/dev/null")
+    assert.equal(0, code, o)
+    assert.matches("^300 packets", o)
+  end)
+
+  it("prints no progress lines with --stats 0, on a terminal or not", function()
+    local o, code = H.run(mgr .. q(GAPS) .. " -x 4 --stats 0")
+    assert.equal(0, code, o)
+    assert.matches("^60 packets, %d+ bytes in [%d.]+ s: [^\n]*\n$", o)
+    local sf = H.tmpfile("expect dropped\nexit 0\n")
+    o, code = H.run(H.ptydrive .. " " .. sf .. " -- " .. H.moongraph .. " replay " .. GAPS ..
+      " -x 4 --stats 0")
+    assert.equal(0, code, o)
+    assert.not_matches("%[#", o)
+  end)
+
+  it("says how many packets the filter passed and dropped", function()
+    local o, code = H.run(mgr .. q(SAMPLE) .. " -t -l 2 -f 'tcp port 80'")
+    assert.equal(0, code, o)
+    local n = tcpdump_count(SAMPLE, "tcp port 80")
+    assert.matches(string.format("filter 'tcp port 80': %d packets passed, %d dropped\n",
+      2 * n, 2 * (300 - n)), o)
+  end)
+
+  it("shows progress and time left by the capture's stamps at original timing", function()
+    local file = lopsided()
+    local o, code = H.run(mgr .. q(file) .. " --stats 0.5")
+    assert.equal(0, code, o)
+    -- halfway through its 2 s: about half, about a second left, though
+    -- nearly all its bytes were sent at once
+    local pct, eta = o:match("\n1%.0s: (%d+)%%, %d+ packets, %d+ bytes, %d+ pps, ETA (%d+)s\n")
+    assert.is_truthy(pct, o)
+    assert.truthy(tonumber(pct) >= 40 and tonumber(pct) <= 60, o)
+    assert.equal("1", eta, o)
+    local sf = H.tmpfile("expect ETA 1s\nexpect 100%\nexpect dropped\nexit 0\n")
+    o, code = H.run(H.ptydrive .. " " .. sf .. " -- " .. H.moongraph .. " replay " .. file)
+    assert.equal(0, code, o)
+    assert.matches("%[#+%.+%]%s+[45]%d%%%s+%d+ packets%s+%d+ pps%s+ETA 1s", o)
+  end)
+
+  it("shows loops done and no time left with --loop 0", function()
+    local sf = H.tmpfile("expect loop 3\nsend \\x03\nexpect interrupted\nexit 130\n")
+    local o, code = H.run(H.ptydrive .. " " .. sf .. " -- " .. H.moongraph .. " replay " .. GAPS ..
+      " -x 8 --loop 0")
+    assert.equal(0, code, o)
+    assert.matches("%%%s+loop %d+%s+%d+ packets%s+%d+ pps", o)
+    assert.not_matches("ETA", o)
+  end)
+end)
+
+describe("pcap open's arguments", function()
+  it("are documented from the table the node parses them with", function()
+    local g = H.engine()
+    local pcap
+    for _, t in ipairs(g:types()) do if t.name == "pcap" then pcap = t end end
+    local opts = pcap.commands.open.options
+    local names = {}
+    for _, o in ipairs(opts) do names[#names + 1] = o.name end
+    table.sort(names)
+    assert.same({ "bufsize", "burst", "count", "duration", "file", "filter", "iface", "loop",
+      "loopdelay", "mbps", "multiplier", "pps", "promisc", "snaplen", "speed" }, names)
+    local doc = H.slurp(H.root .. "/docs/nodes.md")
+    assert(g:mkpeer("pcap", "p", "out"))
+    for _, o in ipairs(opts) do
+      assert.matches("\n| `" .. o.name .. "` | ", doc, 1, true)
+      if o.kind == "number" then
+        -- its range is the one the node holds to
+        local _, err = g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.max * 2 + 1 })
+        assert.matches(o.name .. ": must be a number from", err, 1, true)
+        if o.min > 0 then
+          _, err = g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.min - 1 })
+          assert.matches(o.name .. ": must be a number from", err, 1, true)
+        end
+        assert(g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.default }), o.name)
+      end
+    end
+    -- the default speed is top, as the reference says, unlike replay's
+    local speed
+    for _, o in ipairs(opts) do if o.name == "speed" then speed = o end end
+    assert.equal('"top"', speed.default_text)
+    assert.matches("moongraph replay", speed.help)
+    g:close()
   end)
 end)
 

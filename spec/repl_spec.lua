@@ -42,7 +42,13 @@ describe("mg.repl", function()
     assert.is_true(repl.line(s, "status tee1:"))
     assert.matches('Status for "tee1:":\nleft', s.text())
     assert.is_true(repl.line(s, "msg tee1: getstats"))
-    assert.matches('Rec\'d response "getstats" from "tee1:":\nArgs:\t{ right={', s.text())
+    local num = g:types()[1].commands and nil
+    for _, t in ipairs(g:types()) do
+      if t.name == "tee" then num = t.commands.getstats.cmd end
+    end
+    assert.is_number(num)
+    local want = string.format('Rec\'d response "getstats" (%d) from "[2]:":\nArgs:\t{ right={', num)
+    assert.equal(want, s.text():sub(1, #want))
     assert.is_true(repl.line(s, "stats tee1:"))
     assert.matches("^{ in=0 out=0", s.text())
     assert.is_true(repl.line(s, "dot"))
@@ -52,6 +58,8 @@ describe("mg.repl", function()
     assert.matches("Available commands:\n  mkpeer", s.text())
     assert.is_true(repl.line(s, "help tee"))
     assert.matches("tee: left <%-> right.*getstats", s.text())
+    assert.is_true(repl.line(s, "help pcap"))
+    assert.matches("Arguments of open:\n.*  loop%s+0 to 1e%+?0*9%s+default 1; ", s.text())
     assert.is_true(repl.line(s, "help msg"))
     assert.matches("Usage:    msg <path> <command> %[args%]", s.text())
     g:close()
@@ -67,10 +75,90 @@ describe("mg.repl", function()
     r, err = repl.line(s, "help nothing")
     assert.matches("no command or node type named 'nothing'", err)
     r, err = repl.line(s, "write x zz")
-    assert.matches("not a hex byte: zz", err)
+    assert.equal('write: invalid byte "zz"', err)
+    r, err = repl.line(s, "write x 256")
+    assert.equal('write: invalid byte "256"', err)
+    r, err = repl.line(s, "write x 08")
+    assert.equal('write: invalid byte "08"', err)
     r, err = repl.line(s, "quit")
     assert.is_true(r)
     assert.is_true(s.quit)
+    g:close()
+  end)
+
+  it("has ngctl's config, read and debug", function()
+    local s, g = session()
+    assert.is_true(repl.line(s, "mkpeer . one2many o one"))
+    assert.is_true(repl.line(s, "mkpeer . tee t left"))
+    assert.is_true(repl.line(s, "config .:o"))
+    assert.matches('^Config for ".:o":\n{ ', s.text())
+    assert.is_true(repl.line(s, "config .:t"))
+    assert.equal('No config available for ".:t"\n', s.text())
+    local f = H.tmpfile("name .:t tee1\n# a comment\nx = 40 +\n 2\n")
+    assert.is_true(repl.line(s, "read " .. f))
+    assert.is_true(repl.line(s, "show tee1:"))
+    assert.matches("Name: tee1", s.text())
+    assert.is_true(repl.line(s, "x"))
+    assert.equal("42\n", s.text())
+    local bad = H.tmpfile("name .:t tee2\nmkpeer . nosuch a b\n")
+    local r, err = repl.line(s, "read " .. bad)
+    assert.is_nil(r)
+    assert.equal(bad .. ":2: unknown node type 'nosuch'", err)
+    r, err = repl.line(s, "read /nonexistent/x")
+    assert.matches("^read: /nonexistent/x: No such file", err)
+    assert.is_true(repl.line(s, "debug"))
+    assert.equal("Current debug level is 0\n", s.text())
+    assert.is_false(repl.logs(s, "debug"))
+    assert.is_true(repl.line(s, "debug 2"))
+    assert.is_true(repl.line(s, "debug -"))
+    assert.is_true(repl.line(s, "debug"))
+    assert.equal("Current debug level is 1\n", s.text())
+    assert.is_true(repl.logs(s, "debug"))
+    r, err = repl.line(s, "debug x")
+    assert.equal("usage: debug [level]", err)
+    g:close()
+  end)
+
+  it("says a mistyped verb is an unknown command, and keeps Lua Lua", function()
+    local s, g = session()
+    local r, err = repl.line(s, "mkpee . tee a left")
+    assert.is_nil(r)
+    assert.equal("unknown command 'mkpee' (did you mean 'mkpeer'?)", err)
+    r, err = repl.line(s, "lst")
+    assert.equal("unknown command 'lst' (did you mean 'list'?)", err)
+    r, err = repl.line(s, "frobnicate .:x")
+    assert.equal("unknown command 'frobnicate' (try: help)", err)
+    r, err = repl.line(s, "x = = 1")
+    assert.matches("unexpected symbol near '='", err)
+    r, err = repl.line(s, "local = 1")
+    assert.matches("near '='", err)
+    assert.equal("more", repl.line(s, "mkpee = function()"))
+    assert.is_true(repl.line(s, "end"))
+    assert.is_true(repl.line(s, "mkpee"))
+    assert.matches("^function", s.text())
+    assert.is_true(repl.line(s, "y = 1"))
+    assert.is_true(repl.line(s, "nosuchvariable"))
+    assert.equal("nil\n", s.text())
+    g:close()
+  end)
+
+  it("names the verb and the argument in argument errors", function()
+    local s, g = session()
+    local r, err = repl.line(s, "msg . listnodes { named=")
+    assert.is_nil(r)
+    assert.equal("msg: bad args (bad value at offset 8: expected a value, got end of text)", err)
+    r, err = repl.line(s, "msg . getstats {")
+    assert.matches("^msg: bad args %(", err)
+    g:close()
+  end)
+
+  it("leaves the REPL's own frames out of tracebacks", function()
+    local s, g = session()
+    local r, err = repl.line(s, "error('boom')")
+    assert.is_nil(r)
+    assert.matches("stdin:1: boom\nstack traceback:\n.*in main chunk$", err)
+    assert.not_matches("repl.lua", err)
+    assert.not_matches("xpcall", err)
     g:close()
   end)
 
@@ -100,11 +188,53 @@ describe("mg.repl", function()
   it("shows data and stray replies that reach '.'", function()
     local s, g = session()
     repl.line(s, "mkpeer . echo e x")
-    repl.line(s, "write e 41 42 43 0a")
+    repl.line(s, "write e 0x41 66 0103 10")
     assert.equal('Rec\'d data packet on hook "e":\n0000:  41 42 43 0a' ..
       string.rep(" ", 36) .. "  ABC.\n", s.text())
     g:send_msg(".:e", "hello", nil, function() end)
     g:run()
+    g:close()
+  end)
+
+  it("writes bytes as ngctl reads them (C's %i), or a file", function()
+    local s, g = session()
+    repl.line(s, "mkpeer . echo e x")
+    assert.is_true(repl.line(s, "write e 10 0x10 010 -1 255 0X7f"))
+    assert.matches("0000:  0a 10 08 ff ff 7f ", s.text())
+    local f = H.tmpfile("hi\n")
+    assert.is_true(repl.line(s, "write e -f " .. f))
+    assert.matches("0000:  68 69 0a ", s.text())
+    assert.is_true(repl.line(s, "write -f " .. f .. " e"))
+    assert.matches("0000:  68 69 0a ", s.text())
+    local r, err = repl.line(s, "write e -f /nonexistent")
+    assert.matches('^write: can\'t read file "/nonexistent"', err)
+    r, err = repl.line(s, "write e -f " .. H.tmpfile(""))
+    assert.matches('is empty$', err)
+    assert.equal(16, repl.cbyte("0x10"))
+    assert.equal(8, repl.cbyte("010"))
+    assert.equal(0, repl.cbyte("0"))
+    assert.equal(128, repl.cbyte("-128"))
+    assert.is_nil(repl.cbyte("-129"))
+    g:close()
+  end)
+
+  it("top: every node's rates, drops by reason and queue", function()
+    local s, g = session()
+    repl.line(s, "mkpeer . tee t left")
+    repl.line(s, "name .:t tee1")
+    local text, snap = repl.top_frame(s)
+    assert.matches("^ID%s+Name%s+Type%s+In%s+Out%s+Bytes%s+Queue%s+Drops\n", text)
+    assert.matches("\n00000002  tee1%s+tee%s+0%s+0%s+0%s+0  0\n", text)
+    for _ = 1, 10 do g:send("t", "0123456789") end
+    g:run()
+    text = repl.top_frame(s, snap, 2)
+    -- 10 frames of 10 bytes in 2 s; no right hook: tee drops them (policy)
+    assert.matches("In/s%s+Out/s%s+Bytes/s", text)
+    assert.matches("\n00000002  tee1%s+tee%s+5%s+0%s+50%s+0  policy=10\n", text)
+    assert.matches("\n00000001  <unnamed>%s+ctl%s+0%s+5%s+%-%s+0  0\n", text)
+    -- off a terminal, top prints the totals once
+    assert.is_true(repl.line(s, "top"))
+    assert.matches("tee1%s+tee%s+10%s+0%s+100", s.text())
     g:close()
   end)
 
@@ -121,8 +251,38 @@ describe("mg.repl", function()
     assert.same({ "listhooks", "listnodes", "listtypes" }, c("msg tee1: list"))
     assert.same({ "tee1:left" }, c("show tee1:l"))
     assert.same({ "g:mkpeer", "g:msg", "g:msg_text" }, c("g:m"))
+    repl.line(s, "mkpeer tee1: echo right x")
+    assert.same({ "left", "right" }, c("rmhook tee1: "))
+    assert.same({ "right" }, c("rmhook tee1: r"))
+    assert.same({ "t" }, c("disconnect . "))
     assert.same({ "mg.engine" }, c("mg.eng"))
     g:close()
+  end)
+end)
+
+describe("a command file", function()
+  it("that is a directory is an error", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local out, code = H.run(H.moongraph .. " -f " .. dir)
+    os.execute("rmdir " .. dir)
+    assert.equal(1, code, out)
+    assert.equal("moongraph: cannot open " .. dir .. ": Is a directory\n", out)
+  end)
+
+  it("prints msg replies as ngctl does", function()
+    local out, code = H.run("printf 'mkpeer . tee t left\\nmsg .:t getstats\\n' | " ..
+      H.moongraph)
+    assert.equal(0, code, out)
+    assert.matches('^Rec\'d response "getstats" %(%d+%) from "%[2%]:":\nArgs:\t{ right=', out)
+  end)
+
+  it("ends at g:close(), the engine closed, with no error", function()
+    local out, code = H.run("printf 'mkpeer . echo e x\\ng:close()\\nshow e\\n' | " ..
+      H.moongraph)
+    assert.equal(0, code, out)
+    assert.equal("", out)
   end)
 end)
 
@@ -177,7 +337,7 @@ send half a line
 sleep 100
 send \x03
 expect mg> 
-send write e 68 69\n
+send write e 0x68 0x69\n
 expect Rec'd data packet
 send \x04
 exit 0
@@ -209,6 +369,86 @@ exit 0
 ]], "-i -e 'g = mg.engine { lua_steps = 0 }'")
     assert.equal(0, code, out)
     assert.matches("rcvdata: interrupted %(SIGINT%).*interrupted!.*timer: interrupted %(SIGINT%)", out)
+  end)
+
+  it("g:run() says the REPL runs the engine; g:close() ends the session", function()
+    local out, code = drive [[
+expect mg> 
+send g:run()\n
+expect already running the engine
+expect mg> 
+send g:close()\n
+exit 0
+]]
+    assert.equal(0, code, out)
+    assert.not_matches("engine is closed", out)
+  end)
+
+  it("completes the hooks of the node rmhook names", function()
+    local out, code = drive [[
+expect mg> 
+send mkpeer . tee t left\n
+expect mg> 
+send name .:t tee1\n
+expect mg> 
+send mkpeer tee1: echo right x\n
+expect mg> 
+send rmhook tee1: ri\t\n
+expect mg> 
+send show tee1:\n
+expect Num hooks: 1
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+  end)
+
+  it("prints a timer's lines above the prompt and redraws the line", function()
+    local out, code = drive [[
+expect mg> 
+send t = g:every(0.3, function() print("tick") end)\n
+expect mg> 
+send half a line
+expect tick
+expect mg> half a line
+send \x15t:cancel()\n
+expect mg> 
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+    assert.not_matches("half a linetick", out)
+  end)
+
+  it("top refreshes a table of the nodes until q", function()
+    local out, code = drive [[
+expect mg> 
+send mkpeer . tee t left\n
+expect mg> 
+send name .:t tee1\n
+expect mg> 
+send t = g:every(0.01, function() g:send("t", "0123456789") end)\n
+expect mg> 
+send top 0.2\n
+expect In/s
+expect tee1
+expect In/s
+expect tee1
+send x
+sleep 100
+send q
+expect mg> 
+send 6 * 7\n
+expect 42
+send \x04
+exit 0
+]]
+    assert.equal(0, code, out)
+    assert.matches("moongraph top: every 0.2 s; q leaves", out)
+    -- about 100 frames a second into tee1, all dropped by tee (policy)
+    local rate = tonumber(out:match("tee1%s+tee%s+(%d+)%s+0%s+[%d.k]+%s+0%s+policy="))
+    assert.truthy(rate and rate > 30 and rate < 200, out)
+    assert.not_matches("mg> x", out)
   end)
 
   it("keeps the engine running while the prompt waits", function()

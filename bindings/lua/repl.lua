@@ -54,6 +54,14 @@ end
 repl.pretty = pretty
 -- }======================================================
 
+-- 1.5k, 2.31M: counts and rates in a narrow column
+local function human(n)
+  if n >= 1e9 then return string.format("%.2fG", n / 1e9) end
+  if n >= 1e6 then return string.format("%.2fM", n / 1e6) end
+  if n >= 1e4 then return string.format("%.1fk", n / 1e3) end
+  return string.format("%d", math.floor(n + 0.5))
+end
+
 -- {====================================================== the verbs
 local commands = {}
 local order = {}
@@ -163,6 +171,18 @@ def("status", "status <path>", "The node's status text",
     return true
   end)
 
+-- The number of command cmd of the node at path (or with id), as ngctl
+-- shows it; -1 when it is not known.
+local function cmdnum(s, node, cmd)
+  local r = s.g:show(type(node) == "number" and string.format("[%x]:", node) or node)
+  local tname = r and r.node.type
+  for _, t in ipairs(s.g:types()) do
+    if t.name == tname and t.commands[cmd] then return t.commands[cmd].cmd, r.node.id end
+  end
+  local gc = s.g:generic()[cmd]
+  return gc and gc.cmd or -1, r and r.node.id
+end
+
 def("msg", "msg <path> <command> [args]",
   "Send a control message; args in text form, e.g. { hook=\"in\" }",
   function(s, a, c, rest)
@@ -171,8 +191,10 @@ def("msg", "msg <path> <command> [args]",
     local args = rest:match("^%s*%S+%s+%S+%s+%S+%s*(.-)%s*$")
     local r, err = s.g:msg_text(path, cmd, args ~= "" and args or nil)
     if r == nil then return nil, err end
-    if r ~= true then
-      out(s, "Rec'd response \"%s\" from \"%s\":\nArgs:\t%s\n", cmd, path, r)
+    if r ~= true then -- ngctl's MsgRead: the reply's command, its number, whence
+      local num, id = cmdnum(s, path, cmd)
+      out(s, "Rec'd response \"%s\" (%d) from \"%s\":\nArgs:\t%s\n", cmd, num,
+        id and string.format("[%x]:", id) or path, r)
     end
     return true
   end, { "cmd" })
@@ -196,17 +218,195 @@ def("dot", "dot [-s] [file]", "The graph in Graphviz form, shown or to a file " 
     return true
   end, { "graphviz", "confdot" })
 
-def("write", "write <hook> <byte> ...", "Send a packet of the bytes given (hex) out of a hook of .",
+-- A byte as C's %i reads it (ngctl's write): 10 ten, 0x10 sixteen, 010
+-- eight; -128 to 255, a negative one as the byte of its two's complement.
+local function cbyte(w)
+  local sign, body = w:match("^([+-]?)(.+)$")
+  local v
+  if body:match("^0[xX]%x+$") then v = tonumber(body:sub(3), 16)
+  elseif body:match("^0[0-7]*$") then v = tonumber(body, 8)
+  elseif body:match("^[1-9]%d*$") then v = tonumber(body, 10) end
+  if not v then return nil end
+  if sign == "-" then v = -v end
+  if v < -128 or v > 255 then return nil end
+  return v & 255
+end
+repl.cbyte = cbyte
+
+def("write", "write <hook> <byte> ... | write <hook> -f <file> | write -f <file> <hook>",
+  "Send a packet out of a hook of .: the bytes given (as C reads them: " ..
+  "10, 0x0a, 012), or a file's contents",
   function(s, a, c)
     need(a, 2, c)
+    local hook, file
+    if a[1] == "-f" then file, hook = a[2], a[3]; need(a, 3, c)
+    elseif a[2] == "-f" then hook, file = a[1], a[3]; need(a, 3, c) end
+    if file then
+      if #a ~= 3 then error({ usage = c }, 0) end
+      local f, err = io.open(file, "rb")
+      if not f then return nil, string.format("write: can't read file \"%s\": %s", file, err) end
+      local data = f:read(8192) or ""
+      f:close()
+      if data == "" then return nil, string.format("write: file \"%s\" is empty", file) end
+      return s.g:send(hook, data)
+    end
     local bytes = {}
     for i = 2, #a do
-      local v = tonumber(a[i], 16)
-      if not v or v < 0 or v > 255 then return nil, "write: not a hex byte: " .. a[i] end
+      local v = cbyte(a[i])
+      if not v then return nil, string.format("write: invalid byte \"%s\"", a[i]) end
       bytes[#bytes + 1] = string.char(v)
     end
     return s.g:send(a[1], table.concat(bytes))
   end, { "w" })
+
+def("config", "config <path> [arguments]",
+  "Get or set the configuration of the node at <path> (its getconfig/setconfig)",
+  function(s, a, c, rest)
+    need(a, 1, c)
+    local path = a[1]
+    local args = rest:match("^%s*%S+%s+%S+%s*(.-)%s*$") or ""
+    local r, err
+    if args ~= "" then
+      r, err = s.g:msg_text(path, "setconfig", args)
+      if r == nil then return nil, "config: " .. err end
+      return true
+    end
+    r, err = s.g:msg_text(path, "getconfig")
+    if r == nil or r == true then
+      if err and not err:match("has no command") then return nil, "config: " .. err end
+      out(s, "No config available for \"%s\"\n", path)
+    else
+      out(s, "Config for \"%s\":\n%s\n", path, r)
+    end
+    return true
+  end)
+
+def("read", "read <filename>", "Read and execute commands from a file",
+  function(s, a, c)
+    need(a, 1, c)
+    local f, err = io.open(a[1])
+    if not f then return nil, "read: " .. err end
+    local n = 0
+    for line in f:lines() do
+      n = n + 1
+      local r, e = repl.line(s, line)
+      if r == nil then f:close(); s.pending = nil; return nil, string.format("%s:%d: %s", a[1], n, e) end
+      if s.quit then break end
+    end
+    f:close()
+    if s.pending then
+      s.pending = nil
+      return nil, string.format("%s:%d: unfinished Lua chunk at the end", a[1], n)
+    end
+    return true
+  end, { "source" })
+
+def("debug", "debug [level]",
+  "Get or set the log's verbosity: 0 errors, warnings and notes; 1 and up debug lines too",
+  function(s, a, c)
+    if not a[1] then
+      out(s, "Current debug level is %d\n", s.debug)
+      return true
+    end
+    local v
+    if a[1] == "+" then v = s.debug + 1
+    elseif a[1] == "-" then v = s.debug - 1
+    else v = math.tointeger(tonumber(a[1])) end
+    if not v or v < 0 then error({ usage = c }, 0) end
+    s.debug = v
+    return true
+  end)
+
+-- {------------------------------------------------------ top
+-- The bytes a node says it took in, when its getstats says (pcap, pcapout,
+-- tee, bpf ...): the engine counts frames, not bytes.
+local function node_bytes(s, id, tcmds)
+  if not (tcmds and tcmds.getstats) then return nil end
+  local r = s.g:msg(string.format("[%x]:", id), "getstats")
+  if type(r) ~= "table" then return nil end
+  local sum, found = 0, false
+  local function walk(t, d)
+    for k, v in pairs(t) do
+      if (k == "bytes" or k == "inOctets" or k == "recvOctets") and math.type(v) then
+        sum, found = sum + v, true
+      elseif type(v) == "table" and d < 3 then walk(v, d + 1) end
+    end
+  end
+  walk(r, 0)
+  return found and sum or nil
+end
+
+-- One screen of top: every node's frames in and out, bytes, drops by
+-- reason and queue; rates against prev (dt seconds before), totals with
+-- no prev.  Returns the text and this snapshot.
+function repl.top_frame(s, prev, dt)
+  local tcmds = {}
+  for _, t in ipairs(s.g:types()) do tcmds[t.name] = t.commands end
+  local nodes = s.g:list() or {}
+  local rate = prev and dt and dt > 0
+  local snap, lines = {}, {}
+  lines[1] = string.format("%-8s  %-15s %-10s %10s %10s %11s %6s  %s", "ID", "Name", "Type",
+    rate and "In/s" or "In", rate and "Out/s" or "Out", rate and "Bytes/s" or "Bytes",
+    "Queue", "Drops")
+  for _, ni in ipairs(nodes) do
+    local st = s.g:stats(string.format("[%x]:", ni.id))
+    if st then
+      local cur = { ["in"] = st["in"], out = st.out, bytes = node_bytes(s, ni.id, tcmds[ni.type]) }
+      snap[ni.id] = cur
+      local p = prev and prev[ni.id]
+      local function col(k)
+        if cur[k] == nil then return "-" end
+        if not rate then return human(cur[k]) end
+        if not p or p[k] == nil then return "-" end
+        return human(math.max(cur[k] - p[k], 0) / dt)
+      end
+      local reasons = {}
+      for why, n in pairs(st.drops or {}) do
+        if n > 0 then reasons[#reasons + 1] = why .. "=" .. n end
+      end
+      table.sort(reasons)
+      lines[#lines + 1] = string.format("%08x  %-15s %-10s %10s %10s %11s %6d  %s", ni.id,
+        ni.name ~= "" and ni.name or "<unnamed>", ni.type, col("in"), col("out"), col("bytes"),
+        st.qlen or 0, #reasons > 0 and table.concat(reasons, " ") or "0")
+    end
+  end
+  return table.concat(lines, "\n") .. "\n", snap
+end
+
+-- The prompt's top: a screen every so often until a key ends it (the host
+-- hands over the terminal: tty.c).
+function repl.top_start(s)
+  local t = s.top
+  local function draw()
+    local now = mg.monotime()
+    local text
+    text, t.snap = repl.top_frame(s, t.snap, t.at and now - t.at)
+    t.at = now
+    s.write(string.format("\27[H\27[2Jmoongraph top: every %g s; q leaves\n\n%s", t.every, text))
+  end
+  draw()
+  t.timer = s.g:every(t.every, draw)
+end
+
+function repl.top_stop(s)
+  if s.top and s.top.timer then s.top.timer:cancel() end
+  s.top = nil
+end
+
+def("top", "top [seconds]",
+  "Every node's frames and bytes a second, drops by reason and queue, " ..
+  "refreshed until q (once, as totals, off a terminal)",
+  function(s, a, c)
+    local every = tonumber(a[1] or 1)
+    if not every or every < 0.05 or every > 3600 then error({ usage = c }, 0) end
+    if not s.prompt then
+      out(s, "%s", (repl.top_frame(s)))
+      return true
+    end
+    s.top = { every = every }
+    return true
+  end)
+-- }------------------------------------------------------
 
 def("help", "help [command|type]", "Show commands, or help on one command or node type",
   function(s, a)
@@ -235,6 +435,17 @@ function repl.help(s, what)
       for _, cmd in ipairs(names) do
         local ci = t.commands[cmd]
         out(s, "  %-12s %-30s %s\n", cmd, ci.args, ci.help)
+      end
+      for _, cmd in ipairs(names) do -- what the arguments may be
+        local opts = t.commands[cmd].options
+        if opts then out(s, "Arguments of %s:\n", cmd) end
+        for _, o in ipairs(opts or {}) do
+          local range = o.kind == "number" and string.format("%g to %g", o.min, o.max)
+            or o.kind == "boolean" and "true or false" or o.values or ""
+          local dflt = o.default_text or (o.kind == "number" and string.format("%g", o.default))
+            or (o.default ~= nil and tostring(o.default)) or "-"
+          out(s, "  %-12s %-30s default %s; %s\n", o.name, range, dflt, o.help)
+        end
       end
       return true
     end
@@ -267,20 +478,80 @@ function repl.is_command(line)
   return true
 end
 
+-- The arguments of the engine's methods the verbs call, by position.
+local argnames = {
+  msg_text = { "path", "command", "args" }, mkpeer = { "path", "type", "hook", "peerhook" },
+  connect = { "path", "relpath", "hook", "peerhook" }, name = { "path", "name" },
+  rmhook = { "path", "hook" }, shutdown = { "path" }, show = { "path" },
+  status = { "path" }, send = { "hook", "data" }, list = { "named" }, dot = { "options" },
+}
+
+-- An error raised under a verb, as the verb's: "msg: bad args (...)"
+-- rather than "moongraph/repl.lua:172: bad argument #3 to 'msg_text' (...)".
+local function argerror(verb, m)
+  m = m:gsub("^moongraph/[%w_]+%.lua:%d+: ", "")
+  local n, fn, why = m:match("^bad argument #(%d+) to '([%w_]+)' %((.*)%)$")
+  if n then
+    local names = argnames[fn]
+    local what = names and names[tonumber(n)]
+    return string.format("%s: bad %s (%s)", verb, what or ("argument #" .. n), why)
+  end
+  return m
+end
+
 -- Run one command; true, or nil and a message.
 function repl.command(s, line)
   local words = split(line)
   if #words == 0 then return true end
   local c = commands[words[1]]
-  if not c then return nil, "unknown command '" .. words[1] .. "' (try: help)" end
+  if not c then return nil, unknown(words[1]) end
   table.remove(words, 1)
   local ok, r, err = pcall(c.fn, s, words, c, line)
   if not ok then
     if type(r) == "table" and r.usage then return nil, "usage: " .. r.usage.usage end
-    return nil, tostring(r)
+    return nil, argerror(c.name, tostring(r))
   end
   if r == nil then return nil, err end
   return true
+end
+
+-- Should the session show a log line of this level?  (debug verb)
+local loglevels = { error = 0, warning = 0, info = 0, debug = 1 }
+function repl.logs(s, level) return (loglevels[level] or 0) <= s.debug end
+
+-- How far apart two words are (edits: insert, delete, change, swap).
+local function distance(a, b)
+  local d = {}
+  for i = 0, #a do d[i] = { [0] = i } end
+  for j = 0, #b do d[0][j] = j end
+  for i = 1, #a do
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      local v = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if i > 1 and j > 1 and a:sub(i, i) == b:sub(j - 1, j - 1) and a:sub(i - 1, i - 1) == b:sub(j, j) then
+        v = math.min(v, d[i - 2][j - 2] + 1)
+      end
+      d[i][j] = v
+    end
+  end
+  return d[#a][#b]
+end
+
+-- The verb closest to word, if one is close enough to be meant.
+function repl.suggest(word)
+  local best, bd
+  for _, n in ipairs(order) do
+    local dd = distance(word, n)
+    if dd <= (#n > 4 and 2 or 1) and (not bd or dd < bd) then best, bd = n, dd end
+  end
+  return best
+end
+
+local function unknown(word)
+  local m = "unknown command '" .. word .. "'"
+  local near = repl.suggest(word)
+  if near then m = m .. " (did you mean '" .. near .. "'?)" else m = m .. " (try: help)" end
+  return m
 end
 
 -- Evaluate a chunk as lua.c does: first as an expression, then as
@@ -295,7 +566,10 @@ function repl.eval(s, src)
     return nil, err
   end
   local res = table.pack(xpcall(f, function(m)
-    return debug.traceback(tostring(m), 2)
+    -- the chunk's frames, not the REPL's that called it
+    local tb = debug.traceback(tostring(m), 2)
+    local cut = tb:match("()\n%s*%[C%]: in function 'xpcall'\n%s*moongraph/repl%.lua:%d+: in field 'eval'")
+    return cut and tb:sub(1, cut - 1) or tb
   end))
   if not res[1] then return nil, res[2] end
   if res.n > 1 then
@@ -305,6 +579,10 @@ function repl.eval(s, src)
   end
   return true
 end
+
+local keywords = {}
+for k in ("and break do else elseif end false for function goto if in local nil " ..
+  "not or repeat return then true until while"):gmatch("%a+") do keywords[k] = true end
 
 -- One line from the prompt (or from a script on stdin).
 function repl.line(s, line)
@@ -317,6 +595,18 @@ function repl.line(s, line)
   end
   if line:match("^%s*$") or line:match("^%s*#") then return true end
   if repl.is_command(line) then return repl.command(s, line) end
+  -- a word that Lua does not know, then words that are not Lua: a verb
+  -- mistyped ("mkpee . tee a b"), or one alone near a verb ("lst")
+  local word, rest = line:match("^%s*([%a_][%w_]*)(.*)$")
+  if word and (keywords[word] or s.env[word] ~= nil) then word = nil end
+  if word and not load("return " .. line, "=stdin", "t", s.env) then
+    if not load(line, "=stdin", "t", s.env) and rest:match("^%s+[%w_.:%[%-/~]") then
+      local _, lerr = load(line, "=stdin", "t", s.env)
+      if not lerr:match("<eof>$") then return nil, unknown(word) end
+    end
+  elseif word and rest:match("^%s*$") and repl.suggest(word) then
+    return nil, unknown(word)
+  end
   local r, err = repl.eval(s, line)
   if r == "more" then s.pending = line end
   return r, err
@@ -358,6 +648,12 @@ function repl.complete(s, line, from)
   if verb == "help" then
     for name in pairs(commands) do add(name) end
     for _, t in ipairs(s.g:types()) do add(t.name) end
+  end
+  if verb and commands[verb] == commands.rmhook and #words == 2 then
+    -- rmhook <path> <hook>: the hooks of the node at path
+    local r = s.g:show(words[2])
+    if r then for _, h in ipairs(r.hooks) do add(h.ourhook) end end
+    return sorted_unique(cands)
   end
   if verb == "msg" and #words == 2 then
     -- commands of the node at words[2], and the generic ones
@@ -417,12 +713,58 @@ function repl.complete(s, line, from)
 end
 -- }======================================================
 
+-- {====================================================== the host's engine
+-- A host (the prompt, a command file) marks its session s.hosted while it
+-- runs it, and s.prompt while the prompt runs the engine.  Then g:close()
+-- cannot free the engine under the loop that is running it: it ends the
+-- session instead (s.quit, s.close: the host closes the engine after), and
+-- g:run() says why it is not needed.
+local sessions = setmetatable({}, { __mode = "k" })
+local guarded = false
+
+local function guard(g)
+  if guarded then return end
+  guarded = true
+  local methods = getmetatable(g).__index
+  local close, run = methods.close, methods.run
+  methods.close = function(e, ...)
+    local s = sessions[e]
+    if s and s.hosted then
+      s.quit, s.close = true, true
+      return
+    end
+    return close(e, ...)
+  end
+  methods.run = function(e, ...)
+    local s = sessions[e]
+    if s and s.prompt then
+      error("run: the REPL is already running the engine: it runs while " ..
+        "the prompt waits", 2)
+    end
+    return run(e, ...)
+  end
+end
+-- }======================================================
+
 -- A session: an engine, an environment for Lua lines, a writer.
 function repl.new(g, write, env)
-  local s = { g = g, write = write or io.write, pending = nil }
+  local s = { g = g, write = write or io.write, pending = nil, debug = 0 }
+  guard(g)
+  sessions[g] = s
   s.env = env or setmetatable({ g = g, mg = mg }, { __index = _G })
+  -- print goes where the session writes: at the prompt, above it (a timer's
+  -- line does not scribble over the line being typed)
+  if not env then
+    s.env.print = function(...)
+      if s.top then return end
+      local parts = table.pack(...)
+      for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+      s.write(table.concat(parts, "\t", 1, parts.n) .. "\n")
+    end
+  end
   -- data at "." is shown as ngctl shows it: a summary and a hex dump
   g:on_data(function(hook, item)
+    if s.top then return end -- top has the screen
     local b = item:bytes()
     s.write(string.format("Rec'd data packet on hook \"%s\":\n", hook))
     for off = 0, #b - 1, 16 do
@@ -437,11 +779,13 @@ function repl.new(g, write, env)
     end
   end)
   g:on_msg(function(from, cmd, value, err)
+    if s.top then return end
     if err then
-      s.write(string.format("Rec'd error for \"%s\" from [%x]: %s\n", cmd, from, err))
+      s.write(string.format("Rec'd error for \"%s\" from \"[%x]:\": %s\n", cmd, from, err))
     else
-      s.write(string.format("Rec'd response \"%s\" from [%x]:\nArgs:\t%s\n", cmd, from,
-        mg.format(value)))
+      local text = value ~= nil and mg.format(value) or ""
+      s.write(string.format("Rec'd response \"%s\" (%d) from \"[%x]:\":\n%s\n", cmd,
+        (cmdnum(s, from, cmd)), from, text ~= "" and "Args:\t" .. text or "No arguments"))
     end
   end)
   return s
