@@ -502,8 +502,9 @@ describe("pcap open's arguments", function()
     local names = {}
     for _, o in ipairs(opts) do names[#names + 1] = o.name end
     table.sort(names)
-    assert.same({ "bufsize", "burst", "count", "duration", "file", "filter", "iface", "loop",
-      "loopdelay", "mbps", "multiplier", "pps", "promisc", "snaplen", "speed" }, names)
+    assert.same({ "bufsize", "burst", "count", "duration", "fanout", "fanout_mode", "file",
+      "filter", "iface", "loop", "loopdelay", "mbps", "multiplier", "pps", "promisc", "reader",
+      "snaplen", "speed" }, names)
     local doc = H.slurp(H.root .. "/docs/nodes.md")
     assert(g:mkpeer("pcap", "p", "out"))
     for _, o in ipairs(opts) do
@@ -516,7 +517,12 @@ describe("pcap open's arguments", function()
           _, err = g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.min - 1 })
           assert.matches(o.name .. ": must be a number from", err, 1, true)
         end
-        assert(g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.default }), o.name)
+        if o.name == "fanout" then -- a live interface's
+          assert.matches("fanout is for a live interface",
+            select(2, g:msg(".:p", "open", { file = SAMPLE, fanout = o.default })))
+        else
+          assert(g:msg(".:p", "open", { file = SAMPLE, [o.name] = o.default }), o.name)
+        end
       end
     end
     -- the default speed is top, as the reference says, unlike replay's
