@@ -8,6 +8,9 @@
 ** even size and as pcap of the input's link type for odd (which some link
 ** types cannot be: pcapout must refuse them and leak nothing).  A file the
 ** reader refuses is fine; crashes, leaks and sanitizer reports are not.
+** Then the file is read again into a hole by each of the node's readers
+** (its block reader and libpcap alone): they must open it alike and give
+** the same packets and bytes.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +25,7 @@ static void quiet(void *arg, int level, const char *line) {
   (void)arg; (void)level; (void)line;
 }
 
-/* The input as a file, gone again once the node has it open (libFuzzer
+/* The input as a file, gone again once every reader has had it (libFuzzer
 ** ends without running atexit handlers). */
 static void write_input(const uint8_t *data, size_t size, char *path) {
   strcpy(path, "/tmp/mg-fuzz-pcap-XXXXXX");
@@ -32,6 +35,36 @@ static void write_input(const uint8_t *data, size_t size, char *path) {
     perror(path);
     abort();
   }
+}
+
+/* What reader makes of the file: -1 if it cannot open it. */
+static int64_t read_with(const char *path, const char *reader, int64_t *bytes) {
+  mg_engine_t *e = mg_engine_new(NULL);
+  mg_builtin_register(e);
+  mg_node_t *c = mg_ctl_new(e, "ctl");
+  mg_set_log(e, quiet, NULL);
+  char open[160];
+  snprintf(open, sizeof open, "{ file=\"%s\" reader=\"%s\" }", path, reader);
+  if (mg_mkpeer(c, ".", "hole", "x", "in") || mg_name(c, ".:x", "h") ||
+      mg_mkpeer(c, "h:", "pcap", "src", "out") || mg_rmhook(c, ".", "x")) {
+    fprintf(stderr, "fuzz_pcap: cannot build the graph: %s\n", mg_errmsg());
+    abort();
+  }
+  int64_t packets = -1;
+  *bytes = -1;
+  mg_value_t *st = NULL;
+  if (mg_ctl_call_text(c, "h:src", "open", open, NULL) == 0 &&
+      mg_ctl_call(c, "h:src", "start", NULL, NULL) == 0) {
+    mg_engine_run(e, MG_RUN_IDLE, 0);
+    if (mg_ctl_call(c, "h:src", "getstats", NULL, &st) == 0 && st) {
+      packets = mg_map_get(st, "packets")->u.i;
+      *bytes = mg_map_get(st, "bytes")->u.i;
+    }
+    mg_value_free(st);
+  }
+  mg_node_unref(c);
+  mg_engine_free(e);
+  return packets;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -60,11 +93,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
   }
   int opened = mg_ctl_call_text(c, "src:", "open", open, NULL);
-  unlink(path);
   if (opened == 0 && mg_ctl_call(c, "src:", "start", NULL, NULL) == 0)
     mg_engine_run(e, MG_RUN_IDLE, 0);
   mg_node_unref(c);
   mg_engine_free(e);
+  int64_t b1, b2, n1 = read_with(path, "block", &b1), n2 = read_with(path, "libpcap", &b2);
+  unlink(path);
+  if (n1 != n2 || b1 != b2) {
+    fprintf(stderr, "fuzz_pcap: the block reader read %lld packets, %lld bytes; "
+            "libpcap %lld packets, %lld bytes\n", (long long)n1, (long long)b1,
+            (long long)n2, (long long)b2);
+    abort();
+  }
   int64_t items, bufs;
   mg_pool_outstanding(&items, &bufs);
   if (items || bufs) {
