@@ -463,6 +463,15 @@ static void end_of_loop(src_t *s) {
   again(s, s->loopdelay);
 }
 
+/* The next packet into s->hdr, s->data; false at the end of the file
+** (the next loop begins, or the source is done) or on a read error. */
+static bool read_one(src_t *s) {
+  int rc = next(s);
+  if (rc == PCAP_ERROR_BREAK) end_of_loop(s);
+  else if (rc < 0) read_failed(s, pcap_geterr(s->p));
+  return rc == 1;
+}
+
 static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
   (void)h; (void)a; (void)x;
   src_t *s = mg_node_priv(n);
@@ -488,15 +497,7 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
   }
   if (s->speed == SPEED_TOP && !s->count) {
     for (uint32_t i = 0; i < s->burst; i++) {
-      int rc = next(s);
-      if (rc == PCAP_ERROR_BREAK) {
-        end_of_loop(s);
-        return 0;
-      }
-      if (rc < 0) {
-        read_failed(s, pcap_geterr(s->p));
-        return 0;
-      }
+      if (!read_one(s)) return 0;
       if (!filtered(s, s->hdr, s->data)) emit(s, s->hdr, s->data);
     }
     if (s->duration && limits_reached(s)) finish(s);
@@ -509,15 +510,7 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
       return 0;
     }
     if (!s->pending) {
-      int rc = next(s);
-      if (rc == PCAP_ERROR_BREAK) {
-        end_of_loop(s);
-        return 0;
-      }
-      if (rc < 0) {
-        read_failed(s, pcap_geterr(s->p));
-        return 0;
-      }
+      if (!read_one(s)) return 0;
       if (filtered(s, s->hdr, s->data)) continue;
       s->pending = true;
     }

@@ -1,11 +1,17 @@
 -- The main job (scripts/run runs it): scripts/examples/summary.lua over
 -- the bundled captures.  Its figures are what pcaps/gen.lua put there.
 local q = H.shell_quote
-local function summary(...)
+-- scripts/examples/NAME run with these arguments: its output, its status
+local function example(name, ...)
   local args = {}
   for i, a in ipairs { ... } do args[i] = q(a) end
-  return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/summary.lua") .. " " ..
+  return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/" .. name) .. " " ..
     table.concat(args, " "))
+end
+local function summary(...) return example("summary.lua", ...) end
+-- what tcpdump -r prints of file with these flags and filter
+local function dump(file, flags, expr)
+  return (H.run("tcpdump -r " .. q(file) .. " " .. flags .. " " .. (expr and q(expr) or "") .. " 2>/dev/null"))
 end
 
 describe("the summary example", function()
@@ -43,12 +49,6 @@ describe("the summary example", function()
 end)
 
 describe("the etf, split and vlan examples", function()
-  local function example(name, ...)
-    local args = {}
-    for i, a in ipairs { ... } do args[i] = q(a) end
-    return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/" .. name) .. " " ..
-      table.concat(args, " "))
-  end
   local function count(file, expr)
     local out = H.run("tcpdump -r " .. q(file) .. " -nn " .. (expr and q(expr) or "") .. " 2>/dev/null")
     return select(2, out:gsub("\n", ""))
@@ -151,15 +151,6 @@ describe("the bridge example", function()
 end)
 
 describe("the wan and police examples", function()
-  local function example(name, ...)
-    local args = {}
-    for i, a in ipairs { ... } do args[i] = q(a) end
-    return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/" .. name) .. " " ..
-      table.concat(args, " "))
-  end
-  local function dump(file, flags, expr)
-    return (H.run("tcpdump -r " .. q(file) .. " " .. flags .. " " .. (expr and q(expr) or "") .. " 2>/dev/null"))
-  end
   local function lines(s) return select(2, s:gsub("\n", "")) end
   local SAMPLE = H.root .. "/pcaps/sample.pcap"
 
@@ -216,15 +207,6 @@ end)
 
 describe("the patch, tag and source examples", function()
   local SAMPLE = H.root .. "/pcaps/sample.pcap"
-  local function example(name, ...)
-    local args = {}
-    for i, a in ipairs { ... } do args[i] = q(a) end
-    return H.run(q(H.moongraph) .. " " .. q(H.root .. "/scripts/examples/" .. name) .. " " ..
-      table.concat(args, " "))
-  end
-  local function dump(file, flags, expr)
-    return (H.run("tcpdump -r " .. q(file) .. " " .. flags .. " " .. (expr and q(expr) or "") .. " 2>/dev/null"))
-  end
   local function count(s, pat) return select(2, s:gsub(pat, "")) end
 
   it("patch-ttl.lua sends every IPv4 packet one hop on, checksums right", function()
