@@ -214,6 +214,12 @@ static int peek_close(void *c) {
   return rc;
 }
 
+/* Large reads for libpcap's freads: fp's buffer, given. */
+static void use_iobuf(src_t *s, FILE *fp) {
+  s->iobuf = mg_alloc(1 << 20);
+  setvbuf(fp, s->iobuf, _IOFBF, 1 << 20);
+}
+
 static int open_file(src_t *s) {
   bool std = !strcmp(s->file, "-");
   int fd = std ? dup(0) : -1;
@@ -226,14 +232,21 @@ static int open_file(src_t *s) {
   struct stat st;
   s->stream = !(fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode));
   s->fsize = s->stream ? 0 : (long)st.st_size;
-  /* large reads: the stdio buffer is set before anyone reads a byte (and
-  ** given, as glibc takes the size only with a buffer) */
-  s->iobuf = mg_alloc(1 << 20);
-  setvbuf(fp, s->iobuf, _IOFBF, 1 << 20);
   peek_t *pk = mg_alloc(sizeof *pk);
   pk->in = fp;
   pk->off = 0;
-  pk->n = fread(pk->head, 1, sizeof pk->head, fp);
+  /* A regular file's head is read where it stands without stdio, which
+  ** the block reader then never uses (its 1 MiB would be read for
+  ** nothing); a stream's through stdio, whose buffer is given before
+  ** the first byte (glibc takes the size only with a buffer). */
+  long at = s->stream ? -1 : lseek(fileno(fp), 0, SEEK_CUR);
+  if (at < 0) {
+    use_iobuf(s, fp);
+    pk->n = fread(pk->head, 1, sizeof pk->head, fp);
+  } else {
+    ssize_t r = pread(fileno(fp), pk->head, sizeof pk->head, at);
+    pk->n = r > 0 ? (size_t)r : 0; /* an error: libpcap meets it again */
+  }
   const uint8_t *b = pk->head;
   s->nsec = head_is_nsec(b, pk->n);
   uint32_t magic = pk->n >= 4 ? (uint32_t)b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24 : 0;
@@ -248,7 +261,7 @@ static int open_file(src_t *s) {
     s->hsnap = big ? (int64_t)((uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3])
                        : (int64_t)((uint32_t)q[0] | q[1] << 8 | q[2] << 16 | (uint32_t)q[3] << 24);
   }
-  if (!ng && !s->by_libpcap && (s->pf = mg_pcapfile_new(fp, pk->head, pk->n))) {
+  if (!ng && !s->by_libpcap && (s->pf = mg_pcapfile_new(fp, at, pk->head, pk->n))) {
     free(pk); /* its head is the reader's now */
     s->fp = mg_pcapfile_stream(s->pf);
     if (!s->fp) {
@@ -264,9 +277,9 @@ static int open_file(src_t *s) {
     }
     /* the stream under it has the large buffer: no second copy */
     setvbuf(s->fp, NULL, _IONBF, 0);
-  } else { /* a file: read its head again from the start */
+  } else { /* a file, where pread left it: libpcap reads the head again */
     free(pk);
-    rewind(fp);
+    use_iobuf(s, fp);
     s->fp = fp;
   }
   s->p = pcap_fopen_offline_with_tstamp_precision(

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <errno.h>
 #include <unistd.h>
@@ -32,7 +31,7 @@ struct mg_pcapfile {
   struct pcap_pkthdr h;
 };
 
-mg_pcapfile_t *mg_pcapfile_new(FILE *fp, const uint8_t *head, size_t n) {
+mg_pcapfile_t *mg_pcapfile_new(FILE *fp, long at, const uint8_t *head, size_t n) {
   if (n < 24 || n > CAP) return NULL;
   uint32_t magic;
   uint16_t major, minor;
@@ -50,14 +49,13 @@ mg_pcapfile_t *mg_pcapfile_new(FILE *fp, const uint8_t *head, size_t n) {
     free(buf);
     return NULL;
   }
-  struct stat st;
   f->in = fp;
-  f->stream = !(fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode));
-  /* A regular file is read with read() from where stdio stands (it may
-  ** hold far more than head): copying through its buffer cost 8%.  Once
-  ** stdio is passed by, only fclose touches fp again. */
-  long at = f->stream ? -1 : ftell(fp);
-  f->fd = at >= 0 && lseek(fileno(fp), at, SEEK_SET) == at ? fileno(fp) : -1;
+  f->stream = at < 0;
+  /* A regular file is read with read(), past stdio: copying through its
+  ** buffer cost 8%; only fclose touches fp again. */
+  long past = at + (long)n;
+  f->fd = !f->stream && lseek(fileno(fp), past, SEEK_SET) == past ? fileno(fp) : -1;
+  f->base = f->stream ? 0 : at;
   f->buf = buf;
   memcpy(buf, head, n);
   f->hi = n;

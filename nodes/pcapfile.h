@@ -18,9 +18,11 @@
 
 typedef struct mg_pcapfile mg_pcapfile_t;
 
-/* Take fp, of which head[0..n) has been read, if it is a classic pcap
-** file that can be walked here; NULL leaves fp to the caller. */
-mg_pcapfile_t *mg_pcapfile_new(FILE *fp, const uint8_t *head, size_t n);
+/* Take fp, whose first n bytes are head, if it is a classic pcap file
+** that can be walked here; NULL leaves fp to the caller.  A regular file:
+** at is the offset head was read from (pread, stdio untouched); a stream
+** (at = -1): fp's stdio stands just past head. */
+mg_pcapfile_t *mg_pcapfile_new(FILE *fp, long at, const uint8_t *head, size_t n);
 /* The stream to open libpcap on; closing it (pcap_close) closes fp and
 ** frees the reader.  NULL: out of memory, and the reader is freed. */
 FILE *mg_pcapfile_stream(mg_pcapfile_t *f);
