@@ -602,6 +602,115 @@ int mg_forward(mg_hook_t *out, mg_item_t *it) {
                : forward(out, it, p, hf, e, false);
 }
 
+/* {====================================================== bursts */
+/* Each item the general way, in order: what a burst is when it cannot
+** enter as one. */
+static unsigned deliver_each(mg_hook_t *out, mg_item_t **v, unsigned k,
+                             mg_hook_t *p, bool mt) {
+  unsigned failed = 0;
+  mg__count(mt, &out->out, k, MG_RELAXED);
+  for (unsigned i = 0; i < k; i++) failed += mg__deliver(p->node, p, v[i]) != 0;
+  return failed;
+}
+
+/* The default for a type without rcvburst; a writer may shut its node
+** down or cut the hook between two items, after which the rest are dead
+** as each would have been at its own hop. */
+static unsigned each_rcvdata(mg_node_t *n, mg_hook_t *p, mg_item_t **v,
+                             unsigned k, bool w) {
+  unsigned failed = 0;
+  int (*rcvdata)(mg_hook_t *, mg_item_t *) = n->te->type->rcvdata;
+  for (unsigned i = 0; i < k; i++) {
+    if (w && (!mg_node_valid(n) ||
+              (atomic_load_explicit(&p->flags, MG_RELAXED) & MG_HF_INVALID))) {
+      mg_drop(v[i], MG_DROP_DEAD);
+      failed++;
+      continue;
+    }
+    tl_ttl = v[i]->ttl;
+    failed += rcvdata(p, v[i]) != 0;
+  }
+  return failed;
+}
+
+/* At most MG_BURST items over one edge: entered once when every item
+** could have entered inline by itself, else each on its own. */
+static inline __attribute__((always_inline)) unsigned
+forward_burst(mg_hook_t *out, mg_item_t **v, unsigned k,
+              mg_hook_t *p, uint32_t hf, mg_engine_t *e, const bool mt) {
+  mg_node_t *n = p->node;
+  const mg_type_t *t = n->te->type;
+  uint32_t minttl = UINT32_MAX;
+  uint8_t iflags = 0;
+  for (unsigned i = 0; i < k; i++) {
+    if (v[i]->ttl < minttl) minttl = v[i]->ttl;
+    iflags |= v[i]->flags;
+  }
+  bool w = (t->flags & MG_TF_FORCE_WRITER) || (hf & MG_HF_FORCE_WRITER);
+  if ((hf & MG_HF_QUEUE) || minttl == 0 || (iflags & MG_IF_QUEUE) || !t->rcvdata ||
+      tl_depth >= e->max_depth ||
+      (atomic_load_explicit(&n->flags, MG_RELAXED) & MG_NF_INVALID) ||
+      ((t->flags & MG_TF_LOOP_ONLY) && !mg_on_loop_thread(e)) || !try_enter(n, w, mt))
+    return deliver_each(out, v, k, p, mt);
+  mg__count(mt, &out->out, k, MG_RELAXED);
+  mg__count(mt, &p->in, k, MG_RELAXED);
+  for (unsigned i = 0; i < k; i++) {
+    v[i]->ttl--;
+    v[i]->node = n;
+    v[i]->hook = p;
+  }
+  if (w) mg_node_ref(n); /* a writer may shut n down */
+  unsigned failed;
+  if (mt && mg_unlikely(atomic_load_explicit(&p->flags, MG_RELAXED) & MG_HF_INVALID)) {
+    for (unsigned i = 0; i < k; i++) mg_drop(v[i], MG_DROP_DEAD);
+    mg_error(-ENOTCONN, "hook '%s' is not connected", p->name);
+    failed = k;
+  } else {
+    int64_t saved_ttl = tl_ttl;
+    tl_depth++;
+    if (t->rcvburst) {
+      tl_ttl = minttl - 1; /* new items inherit the fewest hops of the burst */
+      int r = t->rcvburst(p, v, k);
+      failed = r > 0 ? (unsigned)r : 0;
+    } else
+      failed = each_rcvdata(n, p, v, k, w);
+    tl_depth--;
+    tl_ttl = saved_ttl;
+    if (mg_unlikely(failed)) mg__count(mt, &mg__xs(n)->errors, failed, MG_RELAXED);
+  }
+  if (lw_leave(n, w, mt) & P) after_leave(n);
+  if (w) mg_node_unref(n);
+  return failed;
+}
+
+int mg_forward_burst(mg_hook_t *out, mg_item_t **v, unsigned n) {
+  mg_hook_t *p = out->peer;
+  uint32_t hf = atomic_load_explicit(&p->flags, MG_RELAXED);
+  if (mg_unlikely(hf & MG_HF_INVALID)) {
+    for (unsigned i = 0; i < n; i++) {
+      v[i]->node = out->node;
+      mg_drop(v[i], MG_DROP_NOPEER);
+    }
+    if (n) mg_error(-ENOTCONN, "hook '%s' is not connected", out->name);
+    return (int)n;
+  }
+  mg_engine_t *e = p->node->eng;
+  unsigned failed = 0;
+  for (unsigned i = 0; i < n; i += MG_BURST) {
+    unsigned k = n - i < MG_BURST ? n - i : MG_BURST;
+    failed += e->mt ? forward_burst(out, v + i, k, p, hf, e, true)
+                    : forward_burst(out, v + i, k, p, hf, e, false);
+  }
+  return (int)failed;
+}
+
+void mg_consume_burst(mg_item_t **v, unsigned n) {
+  if (!n) return;
+  mg__add(v[0]->node->eng, &mg__xs(v[0]->node)->consumed, n);
+  for (unsigned i = 0; i < n; i++) mg__item_end(v[i]);
+}
+/* }====================================================== */
+
 mg_item_t *mg_data_new(mg_node_t *n, mg_buf_t *b) {
   mg_item_t *it = mg__item_get();
   it->kind = MG_ITEM_DATA;

@@ -291,6 +291,12 @@ struct mg_type {
   int (*connect)(mg_hook_t *h);
   /* Must end the item: forward it, consume it or drop it. */
   int (*rcvdata)(mg_hook_t *h, mg_item_t *it);
+  /* Optional: n items (1..MG_BURST) that arrived on h together, in order,
+  ** under the same lock rcvdata would run under.  Must end every one, as
+  ** rcvdata would, and return how many of them failed (what rcvdata
+  ** would have returned an error for).  Without it the engine calls
+  ** rcvdata for each. */
+  int (*rcvburst)(mg_hook_t *h, mg_item_t **v, unsigned n);
   /* A non-generic request, or any reply.  *reply (may stay NULL) is sent
   ** back when the sender asked for one. */
   int (*rcvmsg)(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
@@ -477,6 +483,14 @@ mg_buf_t *mg_item_writable(mg_item_t *it);
 ** ended either way.  Returns the receiver's error when run inline. */
 int mg_forward(mg_hook_t *out, mg_item_t *it);
 void mg_consume(mg_item_t *it);              /* delivered and used up */
+/* Bursts: items bound for one hook go in one call, each as mg_forward
+** would send it: same order on that hook, same locks, hops and counters;
+** a burst enters a node once, and a type with rcvburst handles it in one
+** call.  Any length; the receiver gets at most MG_BURST at a time.  All
+** n end either way; returns how many failed (0: all delivered). */
+enum { MG_BURST = 64 };
+int mg_forward_burst(mg_hook_t *out, mg_item_t **v, unsigned n);
+void mg_consume_burst(mg_item_t **v, unsigned n);
 void mg_drop(mg_item_t *it, mg_drop_t why);  /* counted where it is */
 
 /* [any] Run fn under node n's lock (writer unless MG_READER). */

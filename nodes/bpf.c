@@ -145,10 +145,10 @@ static compiled_t *program(mg_node_t *n, hinfo_t *hi, int linktype,
   return c;
 }
 
-static int bpf_rcvdata(mg_hook_t *h, mg_item_t *it) {
-  mg_node_t *n = mg_hook_node(h);
+/* Runs hi's program on it, counts it, and says where it goes (NULL:
+** nowhere, and it is dropped). */
+static mg_hook_t *bpf_route(mg_node_t *n, hinfo_t *hi, mg_item_t *it) {
   bool mt = ((bpf_t *)mg_node_priv(n))->mt;
-  hinfo_t *hi = info(h);
   mg_buf_t *b = mg_item_buf(it);
   mg_counter_add(mt, &hi->rf, 1);
   mg_counter_add(mt, &hi->ro, b->len);
@@ -180,14 +180,35 @@ static int bpf_rcvdata(mg_hook_t *h, mg_item_t *it) {
   mg_hook_t *dest = match ? hi->hmatch : hi->hnomatch;
   if (!dest) {
     mg_drop(it, MG_DROP_POLICY);
-    return 0;
+    return NULL;
   }
   hinfo_t *di = info(dest);
   if (di) {
     mg_counter_add(mt, &di->xf, 1);
     mg_counter_add(mt, &di->xo, b->len);
   }
-  return mg_forward(dest, it);
+  return dest;
+}
+
+static int bpf_rcvdata(mg_hook_t *h, mg_item_t *it) {
+  mg_hook_t *dest = bpf_route(mg_hook_node(h), info(h), it);
+  return dest ? mg_forward(dest, it) : 0;
+}
+
+/* A burst leaves as two, matches and the rest, each in arrival order. */
+static int bpf_rcvburst(mg_hook_t *h, mg_item_t **v, unsigned n) {
+  mg_node_t *node = mg_hook_node(h);
+  hinfo_t *hi = info(h);
+  mg_item_t *yes[MG_BURST], *no[MG_BURST];
+  unsigned ny = 0, nn = 0;
+  mg_hook_t *hy = hi->hmatch, *hn = hi->hnomatch;
+  for (unsigned i = 0; i < n; i++) {
+    mg_hook_t *d = bpf_route(node, hi, v[i]);
+    if (d && d == hy) yes[ny++] = v[i];
+    else if (d) no[nn++] = v[i];
+  }
+  int failed = ny ? mg_forward_burst(hy, yes, ny) : 0;
+  return failed + (nn ? mg_forward_burst(hn, no, nn) : 0);
 }
 
 /* The hook a command names: { k="name" }, or the name alone ("in"), as
@@ -505,6 +526,7 @@ const mg_type_t mg_type_bpf = {
   .newhook = bpf_newhook,
   .connect = bpf_connect,
   .rcvdata = bpf_rcvdata,
+  .rcvburst = bpf_rcvburst,
   .rcvmsg = bpf_rcvmsg,
   .disconnect = bpf_disconnect,
   .cmds = bpf_cmds,

@@ -39,6 +39,16 @@ static int hole_rcvdata(mg_hook_t *h, mg_item_t *it) {
   return 0;
 }
 
+static int hole_rcvburst(mg_hook_t *h, mg_item_t **v, unsigned n) {
+  hole_t *hl = mg_node_priv(mg_hook_node(h));
+  hole_stats_t *s = mg_hook_priv(h);
+  uint64_t oct = mg_burst_octets(v, n);
+  mg_counter_add(hl->mt, &s->frames, n);
+  mg_counter_add(hl->mt, &s->octets, oct);
+  mg_consume_burst(v, n);
+  return 0;
+}
+
 static int hole_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
                        mg_value_t **reply) {
   (void)last;
@@ -85,6 +95,7 @@ const mg_type_t mg_type_hole = {
   .constructor = hole_constructor,
   .newhook = hole_newhook,
   .rcvdata = hole_rcvdata,
+  .rcvburst = hole_rcvburst,
   .rcvmsg = hole_rcvmsg,
   .disconnect = hole_disconnect,
   .cmds = hole_cmds,

@@ -77,6 +77,10 @@ typedef struct src {
   struct pcap_pkthdr *hdr;
   const u_char *data;
   bool pending;           /* hdr/data read, waiting for its time */
+  /* Packets emitted and not yet sent, lending the block reader's buffer,
+  ** which stays put while the next record is whole in hand. */
+  mg_item_t *bv[MG_BURST];
+  unsigned bn;
   /* limits */
   uint32_t loops, loop_no;
   int64_t loopdelay, duration, started, ended;
@@ -151,7 +155,15 @@ static bool head_is_nsec(const uint8_t *b, size_t n) {
 #undef U16
 }
 
+static void flush(src_t *s) {
+  if (!s->bn) return;
+  unsigned n = s->bn;
+  s->bn = 0;
+  mg_forward_burst(s->out, s->bv, n);
+}
+
 static void src_close(src_t *s) {
+  flush(s);
   if (s->poll) {
     uv_poll_stop(s->poll);
     uv_close((uv_handle_t *)s->poll, (uv_close_cb)free);
@@ -346,6 +358,7 @@ static void hold(src_t *s, bool on) {
 }
 
 static void finish(src_t *s) {
+  flush(s);
   if (s->running && s->done_fn) s->done_fn(s->done_arg, mg_node_id(s->node));
   if (s->running) s->ended = mono();
   s->running = false;
@@ -380,8 +393,10 @@ static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) 
   s->n_loop++;
   s->bits_loop += (uint64_t)h->len * 8;
   mg_engine_t *e = mg_node_engine(n);
-  if (s->speed == SPEED_TOP && !s->live && mg_clock_mode(e) == MG_CLOCK_VIRTUAL)
+  if (s->speed == SPEED_TOP && !s->live && mg_clock_mode(e) == MG_CLOCK_VIRTUAL) {
+    flush(s); /* the packets before met the clock at their own time */
     mg_clock_advance(e, ts);
+  }
   if (!s->out) return;
   mg_buf_t *b = mg_buf_new(0);
   mg_buf_lend(b, d, h->caplen);
@@ -392,7 +407,8 @@ static inline void emit(src_t *s, const struct pcap_pkthdr *h, const u_char *d) 
   if (h->ts.tv_usec < 0 || h->ts.tv_usec >= 1000000000 / s->scale) { /* as the file said */
     mg_buf_rawts_set(b, (uint32_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec);
   }
-  mg_forward(s->out, mg_data_new(n, b));
+  s->bv[s->bn++] = mg_data_new(n, b);
+  if (s->bn == MG_BURST || !s->pf) flush(s); /* libpcap's data lasts one call */
 }
 
 static void dispatch_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *d) {
@@ -479,21 +495,31 @@ static void end_of_loop(src_t *s) {
 /* The next packet into s->hdr, s->data; false at the end of the file
 ** (the next loop begins, or the source is done) or on a read error. */
 static bool read_one(src_t *s) {
+  if (s->bn && !mg_pcapfile_holds_next(s->pf)) flush(s); /* it moves the block */
   int rc = next(s);
   if (rc == PCAP_ERROR_BREAK) end_of_loop(s);
   else if (rc < 0) read_failed(s, pcap_geterr(s->p));
   return rc == 1;
 }
 
+static void read_burst(src_t *s);
+
 static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
   (void)h; (void)a; (void)x;
   src_t *s = mg_node_priv(n);
-  if (!s->running || !s->p) return 0;
+  read_burst(s);
+  flush(s);
+  return 0;
+}
+
+static void read_burst(src_t *s) {
+  mg_node_t *n = s->node;
+  if (!s->running || !s->p) return;
   mg_engine_t *e = mg_node_engine(n);
   /* back-pressure: let the queues drain before adding more */
   if (mg_engine_backlog(e) > mg_engine_queue_limit(e) / 2) {
     again(s, 0);
-    return 0;
+    return;
   }
   if (s->live) {
     int got = pcap_dispatch(s->p, (int)s->burst, dispatch_cb, (u_char *)s);
@@ -506,24 +532,24 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
     else if (got > 0)
       again(s, 0); /* libpcap reads a ring block at a time: read on until
                     ** it has nothing, the poll only says a block is ready */
-    return 0;
+    return;
   }
   if (s->speed == SPEED_TOP && !s->count) {
     for (uint32_t i = 0; i < s->burst; i++) {
-      if (!read_one(s)) return 0;
+      if (!read_one(s)) return;
       if (!filtered(s, s->hdr, s->data)) emit(s, s->hdr, s->data);
     }
     if (s->duration && limits_reached(s)) finish(s);
     else again(s, 0);
-    return 0;
+    return;
   }
   for (uint32_t i = 0; i < s->burst; i++) {
     if (limits_reached(s)) {
       finish(s);
-      return 0;
+      return;
     }
     if (!s->pending) {
-      if (!read_one(s)) return 0;
+      if (!read_one(s)) return;
       if (filtered(s, s->hdr, s->data)) continue;
       s->pending = true;
     }
@@ -531,7 +557,7 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
       int64_t when = due(s), now = mono();
       if (when > now) {
         again(s, when - now);
-        return 0;
+        return;
       }
       int64_t late = now - when;
       s->dev_n++;
@@ -542,7 +568,6 @@ static int burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t x) {
     emit(s, s->hdr, s->data);
   }
   again(s, 0);
-  return 0;
 }
 
 static void on_readable(uv_poll_t *poll, int status, int events) {

@@ -156,4 +156,11 @@ int mg_pcapfile_next(mg_pcapfile_t *f, struct pcap_pkthdr **h, const u_char **d)
   return 1;
 }
 
+bool mg_pcapfile_holds_next(const mg_pcapfile_t *f) {
+  if (!f || f->hi - f->lo < 16) return false;
+  uint32_t caplen;
+  memcpy(&caplen, f->buf + f->lo + 8, 4);
+  return caplen <= f->snap && f->hi - f->lo >= 16 + (size_t)caplen;
+}
+
 long mg_pcapfile_tell(const mg_pcapfile_t *f) { return f->base + (long)f->lo; }

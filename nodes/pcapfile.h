@@ -13,6 +13,7 @@
 #define MG_PCAPFILE_H
 
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,6 +33,10 @@ void mg_pcapfile_bind(mg_pcapfile_t *f, pcap_t *p);
 /* As pcap_next_ex: 1 a packet (good until the next call), PCAP_ERROR_BREAK
 ** at the end, PCAP_ERROR with pcap_geterr set. */
 int mg_pcapfile_next(mg_pcapfile_t *f, struct pcap_pkthdr **h, const u_char **d);
+/* Whether the next call hands out a record already in hand, leaving the
+** ones before it where they lie (false for NULL): callers that lend
+** records out keep them only while this holds. */
+bool mg_pcapfile_holds_next(const mg_pcapfile_t *f);
 /* Bytes of the file consumed so far. */
 long mg_pcapfile_tell(const mg_pcapfile_t *f);
 

@@ -111,6 +111,27 @@ static void route_clear(route_t *r) {
   r->out_base = s.out;
 }
 
+/* A burst: the copies go out as one burst, then the originals as
+** another; each hook sees its packets in order. */
+static int tee_rcvburst(mg_hook_t *h, mg_item_t **v, unsigned n) {
+  tee_t *t = mg_node_priv(mg_hook_node(h));
+  route_t *ri = mg_hook_priv(h);
+  uint64_t oct = mg_burst_octets(v, n);
+  mg_counter_add(t->mt, &ri->in_oct, oct);
+  if (ri->dup) {
+    mg_item_t *c[MG_BURST];
+    for (unsigned i = 0; i < n; i++) c[i] = mg_item_dup(v[i]);
+    mg_counter_add(t->mt, &ri->dup->out_oct, oct);
+    mg_forward_burst(ri->dup->hook, c, n);
+  }
+  if (!ri->dest) {
+    for (unsigned i = 0; i < n; i++) mg_drop(v[i], MG_DROP_POLICY);
+    return 0;
+  }
+  mg_counter_add(t->mt, &ri->dest->out_oct, oct);
+  return mg_forward_burst(ri->dest->hook, v, n);
+}
+
 static int tee_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *last,
                       mg_value_t **reply) {
   (void)last;
@@ -176,6 +197,7 @@ const mg_type_t mg_type_tee = {
   .constructor = tee_constructor,
   .newhook = tee_newhook,
   .rcvdata = tee_rcvdata,
+  .rcvburst = tee_rcvburst,
   .rcvmsg = tee_rcvmsg,
   .close = tee_close,
   .disconnect = tee_disconnect,

@@ -63,6 +63,18 @@ static const mg_type_t pass_type = {.name = "pass",
                                     .newhook = pass_newhook,
                                     .rcvdata = pass_rcvdata};
 
+/* The same, taking a burst in one call. */
+static int pass_rcvburst(mg_hook_t *h, mg_item_t **v, unsigned n) {
+  pass_t *p = mg_node_priv(mg_hook_node(h));
+  return mg_forward_burst(h == p->left ? p->right : p->left, v, n);
+}
+
+static const mg_type_t bpass_type = {.name = "bpass",
+                                     .priv_size = sizeof(pass_t),
+                                     .newhook = pass_newhook,
+                                     .rcvdata = pass_rcvdata,
+                                     .rcvburst = pass_rcvburst};
+
 /* A chain: ctl -> n nodes of type -> hole.  Returns the ctl node. */
 static mg_node_t *chain(mg_engine_t *e, int n, const char *type) {
   mg_node_t *ctl = mg_ctl_new(e, NULL);
@@ -149,6 +161,82 @@ static void build(int n, const char *type, const char *fig_bytes,
   int st;
   waitpid(pid, &st, 0);
 }
+
+/* {====================================================== bursts */
+/* A source that sends its items out of 'right' burst at a time, as the
+** pcap source does, from a function item on itself. */
+typedef struct {
+  pass_t hooks;
+  long left;
+  unsigned burst;
+} gsrc_t;
+
+static int gsrc_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b) {
+  (void)h; (void)a; (void)b;
+  gsrc_t *s = mg_node_priv(n);
+  mg_item_t *v[MG_BURST];
+  while (s->left > 0) {
+    unsigned k = 0;
+    for (; k < s->burst && s->left > 0; k++, s->left--)
+      v[k] = mg_data_new(n, mg_buf_new(64));
+    if (s->burst == 1) mg_forward(s->hooks.right, v[0]);
+    else mg_forward_burst(s->hooks.right, v, k);
+  }
+  return 0;
+}
+
+static const mg_type_t gsrc_type = {.name = "gsrc",
+                                    .priv_size = sizeof(gsrc_t),
+                                    .newhook = pass_newhook};
+
+/* ns per item from a source through n nodes of type into a hole. */
+static double run_src_chain(const char *type, int n, long items, unsigned burst) {
+  mg_engine_t *e = mg_engine_new(NULL);
+  mg_builtin_register(e);
+  mg_type_register(e, &pass_type);
+  mg_type_register(e, &bpass_type);
+  mg_type_register(e, &gsrc_type);
+  mg_node_t *ctl = mg_ctl_new(e, NULL);
+  char path[64];
+  if (mg_mkpeer(ctl, ".", "gsrc", "s", "left") || mg_name(ctl, ".:s", "s") ||
+      mg_mkpeer(ctl, "s:", type, "right", "left"))
+    die("mkpeer");
+  mg_node_t *src, *t;
+  if (mg_resolve(ctl, "s:", &src, NULL) || mg_resolve(ctl, "s:right", &t, NULL)) die("resolve");
+  uint32_t last = mg_node_id(t);
+  mg_node_unref(t);
+  for (int i = 1; i < n; i++, last++) {
+    snprintf(path, sizeof path, "[%x]:", last);
+    if (mg_mkpeer(ctl, path, type, "right", "left")) die("mkpeer");
+  }
+  snprintf(path, sizeof path, "[%x]:", last);
+  if (mg_mkpeer(ctl, path, "hole", "right", "in")) die("mkpeer");
+  gsrc_t *g = mg_node_priv(src);
+  g->burst = burst;
+  g->left = 10000;
+  mg_send_fn(src, NULL, gsrc_fn, NULL, 0, MG_QUEUE);
+  mg_engine_run(e, MG_RUN_IDLE, 0);
+  g->left = items;
+  double t0 = now();
+  mg_send_fn(src, NULL, gsrc_fn, NULL, 0, MG_QUEUE);
+  mg_engine_run(e, MG_RUN_IDLE, 0);
+  double dt = now() - t0;
+  mg_node_unref(src);
+  mg_node_unref(ctl);
+  mg_engine_free(e);
+  return dt * 1e9 / (double)items;
+}
+
+/* Per packet per hop over ten more nodes: the fastest of three. */
+static double src_hop(const char *type, long items, unsigned burst) {
+  double best = 1e9;
+  for (int r = 0; r < 3; r++) {
+    double d = (run_src_chain(type, 11, items, burst) - run_src_chain(type, 1, items, burst)) / 10;
+    if (d < best) best = d;
+  }
+  return best;
+}
+/* }====================================================== */
 
 /* {====================================================== scaling */
 typedef struct {
@@ -243,11 +331,28 @@ int main(int argc, char **argv) {
   double t1 = run_chain("pass", 1, items, 128, 1);
   double t100 = run_chain("pass", 100, items, 128, 1);
   printf("# inline: %.1f ns/item through 1 pass node, %.1f through 100\n", t1, t100);
-  figure("hop_ns", (t100 - t1) / 99, "ns");
+  double hop = (t100 - t1) / 99;
+  figure("hop_ns", hop, "ns");
   t1 = run_chain("tee", 1, items, 128, 1);
   t100 = run_chain("tee", 100, items, 128, 1);
   printf("# inline: %.1f ns/item through 1 tee, %.1f through 100\n", t1, t100);
   figure("hop_ns_tee", (t100 - t1) / 99, "ns");
+  /* bursts: a source sends them through pass-through nodes that take them */
+  double single = src_hop("pass", items / 4, 1);
+  printf("# from a source, one at a time: %.2f ns per hop\n", single);
+  figure("src_hop_ns", single, "ns");
+  static const unsigned sizes[] = {8, 16, 32, 64};
+  for (int i = 0; i < 4; i++) {
+    double b = src_hop("bpass", items / 4, sizes[i]);
+    char name[64];
+    snprintf(name, sizeof name, "burst%u_hop_ns", sizes[i]);
+    figure(name, b, "ns");
+    if (sizes[i] == MG_BURST) {
+      figure("burst_hop_ns", b, "ns");
+      figure("burst_hop_of_src_hop", b / single, "x");
+      figure("burst_hop_of_hop", b / hop, "x"); /* target <= 1/3 */
+    }
+  }
   /* queued: an inline depth of 1 sends every hop through the queue */
   long qitems = quick ? 100000 : 1000000;
   double q1 = run_chain("pass", 1, qitems, 1, 1000);

@@ -657,6 +657,64 @@ static void t_pool_freeing_thread(void) {
   check_pools_empty("a thread that only freed");
 }
 
+
+/* A burst is its items: through a tee, a reader type with rcvburst, a
+** writer type without, and the hop limit, every counter and the order
+** come out as they do when the same items go one at a time. */
+static void burst_run(bool bursts, uint64_t out[][6], uint32_t *order) {
+  mg_engine_opts_t o = {.ttl = 4};
+  setup_opts(&o);
+  CHECK_OK(mg_mkpeer(CTL, ".", "gen", "g", "x"));
+  CHECK_OK(mg_name(CTL, ".:g", "g"));
+  CHECK_OK(mg_mkpeer(CTL, "g:", "tee", "out", "left")); /* its last hook: out */
+  CHECK_OK(mg_name(CTL, "g:out", "t"));
+  CHECK_OK(mg_mkpeer(CTL, "t:", "probe", "left2right", "in"));
+  CHECK_OK(mg_name(CTL, "t:left2right", "tap"));
+  CHECK_OK(mg_mkpeer(CTL, "t:", "probe", "right", "in"));
+  CHECK_OK(mg_name(CTL, "t:right", "p1"));
+  CHECK_OK(mg_mkpeer(CTL, "p1:", "wprobe", "out", "in"));
+  CHECK_OK(mg_name(CTL, "p1:out", "w"));
+  CHECK_OK(mg_mkpeer(CTL, "w:", "probe", "out", "in"));
+  CHECK_OK(mg_name(CTL, "w:out", "p2"));
+  CHECK_OK(mg_mkpeer(CTL, "p2:", "probe", "out", "in"));
+  CHECK_OK(mg_name(CTL, "p2:out", "p3"));
+  CHECK_OK(mg_mkpeer(CTL, "p3:", "hole", "out", "in"));
+  static const char *const names[] = {"g:", "t:", "tap:", "p1:", "w:", "p2:", "p3:"};
+  mg_node_t *w = node("w:");
+  ((probe_t *)mg_node_priv(w))->record = true;
+  mg_node_t *g = node("g:");
+  gen_bursts = bursts;
+  gen_start(g, 1000, 100);
+  CHECK_OK(mg_engine_run(E, MG_RUN_IDLE, 0));
+  gen_bursts = false;
+  mg_node_unref(g);
+  for (int i = 0; i < 7; i++) {
+    mg_node_t *n = node(names[i]);
+    mg_node_stats_t s = stats(n);
+    uint64_t v[6] = {s.in, s.out, s.consumed, s.dropped, s.drops[MG_DROP_TTL], s.errors};
+    memcpy(out[i], v, sizeof v);
+    mg_node_unref(n);
+  }
+  probe_t *pw = mg_node_priv(w);
+  CHECK_EQ(pw->nseq, 1000);
+  memcpy(order, pw->seq, 1000 * sizeof *order);
+  mg_node_unref(w);
+  teardown();
+}
+
+static void t_bursts_as_items(void) {
+  uint64_t one[7][6], many[7][6];
+  static uint32_t o1[1000], o2[1000];
+  burst_run(false, one, o1);
+  burst_run(true, many, o2);
+  CHECK(memcmp(one, many, sizeof one) == 0);
+  CHECK(memcmp(o1, o2, sizeof o1) == 0);
+  for (uint32_t i = 0; i < 1000; i++) CHECK_EQ(o2[i], i);
+  CHECK_EQ(many[6][4], 1000); /* p3: the fifth hop is one too many */
+  CHECK_EQ(many[2][0], 1000); /* the tap saw every copy */
+  CHECK_EQ(many[5][5], 1000); /* p2: each failed forward is its error */
+}
+
 int main(void) {
   RUN(t_inline_when_free);
   RUN(t_queued_behind_writer);
@@ -679,5 +737,6 @@ int main(void) {
   RUN(t_fn_release);
   RUN(t_callout_free_inflight);
   RUN(t_pool_freeing_thread);
+  RUN(t_bursts_as_items);
   CHECK_DONE();
 }

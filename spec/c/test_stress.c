@@ -250,5 +250,11 @@ int main(void) {
   RUN(t_rewire_while_flowing);
   RUN(t_shutdown_under_load);
   RUN(t_rename_while_described);
+  /* again, the generators sending bursts */
+  gen_bursts = true;
+  RUN(t_readers_together_writer_alone);
+  RUN(t_fifo_under_contention);
+  RUN(t_rewire_while_flowing);
+  RUN(t_shutdown_under_load);
   CHECK_DONE();
 }

@@ -58,8 +58,8 @@ static void probe_busy(int spin) {
   (void)x;
 }
 
-static int probe_rcvdata(mg_hook_t *h, mg_item_t *it) {
-  probe_t *p = mg_node_priv(mg_hook_node(h));
+/* What the probe notes of each item it is handed. */
+static void probe_see(probe_t *p, mg_item_t *it) {
   int r = atomic_fetch_add(&p->readers, 1) + 1;
   if (atomic_load(&p->writers)) atomic_fetch_add(&p->overlap, 1);
   int m = atomic_load(&p->max_readers);
@@ -74,8 +74,22 @@ static int probe_rcvdata(mg_hook_t *h, mg_item_t *it) {
   probe_busy(p->spin);
   atomic_fetch_add(&p->seen, 1);
   atomic_fetch_sub(&p->readers, 1);
+}
+
+static int probe_rcvdata(mg_hook_t *h, mg_item_t *it) {
+  probe_t *p = mg_node_priv(mg_hook_node(h));
+  probe_see(p, it);
   if (p->out) return mg_forward(p->out, it);
   mg_consume(it);
+  return 0;
+}
+
+/* A burst stays one on its way out. */
+static int probe_rcvburst(mg_hook_t *h, mg_item_t **v, unsigned n) {
+  probe_t *p = mg_node_priv(mg_hook_node(h));
+  for (unsigned i = 0; i < n; i++) probe_see(p, v[i]);
+  if (p->out) return mg_forward_burst(p->out, v, n);
+  mg_consume_burst(v, n);
   return 0;
 }
 
@@ -100,6 +114,7 @@ static const mg_type_t probe_type = {
   .shutdown = probe_shutdown,
   .newhook = probe_newhook,
   .rcvdata = probe_rcvdata,
+  .rcvburst = probe_rcvburst,
   .disconnect = probe_disconnect,
 };
 /* The same, but one item at a time: its processing order is observable. */
@@ -133,17 +148,30 @@ static void gen_disconnect(mg_hook_t *h) {
   ((gen_t *)mg_node_priv(mg_hook_node(h)))->out = NULL;
 }
 
+/* Whether generators hand their items over as one burst
+** (mg_forward_burst) rather than one by one: tests run both ways. */
+static bool gen_bursts;
+
 /* One burst, then again later: a continuation, not a thread. */
 static int gen_burst_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b) {
   (void)h; (void)a; (void)b;
   gen_t *g = mg_node_priv(n);
+  mg_item_t *v[256];
+  unsigned k = 0;
   for (uint32_t i = 0; i < g->burst && g->left && g->out; i++, g->left--) {
     mg_buf_t *buf = mg_buf_new(64);
     uint32_t s = g->next++;
     memcpy(buf->data, &s, 4);
-    mg_forward(g->out, mg_data_new(n, buf));
+    mg_item_t *it = mg_data_new(n, buf);
+    if (gen_bursts) v[k++] = it;
+    else mg_forward(g->out, it);
+    if (k == 256) {
+      mg_forward_burst(g->out, v, k);
+      k = 0;
+    }
     atomic_fetch_add(&g->sent, 1);
   }
+  if (k) mg_forward_burst(g->out, v, k);
   if (g->left && g->out) mg_send_fn(n, NULL, gen_burst_fn, NULL, 0, MG_QUEUE);
   return 0;
 }
