@@ -17,6 +17,7 @@
 ** An interface is written without blocking: when its socket is full the
 ** packet is dropped and counted, and the loop never stalls.
 */
+#define _GNU_SOURCE /* fwrite_unlocked */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,7 +218,11 @@ static int out_rcvdata(mg_hook_t *h, mg_item_t *it) {
         ph.ts.tv_sec = (time_t)rs;
         ph.ts.tv_usec = (suseconds_t)rf;
       }
-      pcap_dump((u_char *)o->dump, &ph, b->data);
+      /* pcap_dump's record, host order, written past fwrite's lock: the
+      ** locked fwrite was a third of a replay to a file */
+      uint32_t rec[4] = {(uint32_t)ph.ts.tv_sec, (uint32_t)ph.ts.tv_usec, ph.caplen, ph.len};
+      fwrite_unlocked(rec, sizeof rec, 1, o->fp);
+      if (b->len) fwrite_unlocked(b->data, b->len, 1, o->fp);
       if (ferror(o->fp)) { /* a buffer went out and failed */
         o->errors++;
         mg_drop(it, MG_DROP_ERROR);

@@ -82,7 +82,7 @@ static int64_t due_at(const src_t *s, uint64_t k) {
   return s->t0 + (int64_t)(k / s->pps) * NS + (int64_t)((k % s->pps) * NS / s->pps);
 }
 
-static void send_one(src_t *s, int64_t when) {
+static mg_item_t *make_one(src_t *s, int64_t when) {
   mg_buf_t *c = mg_buf_copy(s->q[s->next]);
   s->next = (s->next + 1) % s->n;
   c->ts = when;
@@ -97,7 +97,7 @@ static void send_one(src_t *s, int64_t when) {
   s->out_frames++;
   s->out_octets += c->len;
   s->last_time = when;
-  mg_forward(s->output, mg_data_new(s->node, c));
+  return mg_data_new(s->node, c);
 }
 
 static int tick(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t gen);
@@ -118,6 +118,8 @@ static int tick(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t gen) {
   }
   int64_t now = mg_now(e);
   bool wall = mg_clock_mode(e) == MG_CLOCK_WALL;
+  mg_item_t *v[BURST]; /* sent as one burst: nothing can stop it midway, */
+  unsigned k = 0;      /* as messages to s wait for this tick to end */
   for (int b = 0; b < BURST && s->left; b++) {
     int64_t when = now;
     if (s->pps) {
@@ -125,11 +127,11 @@ static int tick(mg_node_t *n, mg_hook_t *h, void *arg, intptr_t gen) {
       if (when > now) break;
     } else if (mg_engine_backlog(e) > mg_engine_queue_limit(e) / 2)
       break;
-    send_one(s, when);
+    v[k++] = make_one(s, when);
     s->k++;
     if (s->left != FOREVER) s->left--;
-    if (!s->running || !s->output) break; /* stopped by what it sent to */
   }
+  mg_forward_burst(s->output, v, k);
   if (!s->running || (uint64_t)gen != s->gen) return 0;
   if (!s->left) { /* done: it ended with its last packet */
     halt(s);
