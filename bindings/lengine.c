@@ -303,7 +303,9 @@ static int l_engine(lua_State *L) {
   mg_builtin_register(g->e);
   g->ctl = mg_ctl_new(g->e, name);
   if (!g->ctl) {
-    int rc = -EADDRINUSE;
+    /* a new engine has no names in use: the name itself was refused, too
+    ** long (the message says which) or otherwise not a name */
+    int rc = name && strlen(name) >= MG_NAMESIZ ? -ENAMETOOLONG : -EINVAL;
     mg_engine_free(g->e);
     return lmg_fail(L, rc);
   }

@@ -87,9 +87,9 @@ describe("netgraph verbs", function()
 
   it("takes node ids of 1 to 8 hex digits only", function()
     g:mkpeer("tee", "t", "left")
-    assert.equal(2, g:node("[2]:"):id())
-    assert.equal(2, g:node("[00000002]:"):id())
-    assert.equal(2, g:node("[Fe]:") and 2 or g:node("[2]:"):id())
+    assert.equal(2, g:node("[2]:").id)
+    assert.equal(2, g:node("[00000002]:").id)
+    assert.equal(2, g:node("[Fe]:") and 2 or g:node("[2]:").id)
     for _, bad in ipairs { "[000000002]:", "[100000002]:" } do
       local r, err, code = g:node(bad)
       assert.is_nil(r, bad)
@@ -106,6 +106,22 @@ describe("netgraph verbs", function()
     end
     local r, err, code = g:node("[fffffffe]:")
     assert.same({ nil, "no node with id [fffffffe]", "ENOENT" }, { r, err, code })
+  end)
+
+  it("names the script's node as netgraph names any node", function()
+    local r, err, code = mg.engine { name = string.rep("y", 32) }
+    assert.same({ nil, "node name '" .. string.rep("y", 32) .. "' is longer than 31 characters",
+      "ENAMETOOLONG" }, { r, err, code })
+    r, err, code = mg.engine { name = "a:b" }
+    assert.same({ nil, "node name 'a:b' may not contain ':'", "EINVAL" }, { r, err, code })
+    r, err, code = mg.engine { name = "[1]" }
+    assert.equal("EINVAL", code)
+    local e2 = assert(mg.engine { name = string.rep("y", 31) .. "" })
+    assert.equal(string.rep("y", 31), e2:node(".").name)
+    e2:close()
+    e2 = assert(mg.engine { name = "my node" }) -- a space is a name's like any byte
+    assert.equal("my node", e2:node("my node:").name)
+    e2:close()
   end)
 
   it("refuses names with a NUL byte instead of cutting them", function()
@@ -130,7 +146,7 @@ describe("netgraph verbs", function()
     assert.equal("field 'name' may not contain a NUL byte", err)
     assert.error_matches(function() g:msg(".:t", "name", { ["na\0me"] = "x" }) end,
       "a table key may not contain a NUL byte")
-    assert.equal("", g:node(".:t"):name()) -- nothing was named "ab"
+    assert.equal("", g:node(".:t").name) -- nothing was named "ab"
     assert.is_nil(g:node("ab:"))
   end)
 
@@ -348,17 +364,19 @@ describe("netgraph verbs", function()
     g:mkpeer("tee", "t", "left")
     g:name(".:t", "tt")
     local n = g:node("tt:")
-    assert.equal("tee", n:type())
-    assert.equal("tt", n:name())
-    assert.equal(2, n:id())
-    assert.equal("[2]:", n:path())
+    assert.equal("tee", n.type)
+    assert.equal("tt", n.name)
+    assert.equal(2, n.id)
+    assert.equal("[2]:", n.path)
+    assert.is_true(n.valid) -- fields, not methods: "if n.valid" can be false
+    assert.error_matches(function() n.id = 7 end, "node.id is the node's own and read%-only")
     assert.same({ "left" }, n:hooks())
     assert.equal(0, n:stats().dropped)
     assert.truthy(n:msg("getstats").left)
     assert.matches("mg.node %[2%] tee tt", tostring(n))
     assert.is_true(n:shutdown())
-    assert.is_false(n:valid())
-    assert.error_matches(function() n:id() end, "the node is gone")
+    assert.is_false(n.valid)
+    assert.error_matches(function() return n.id end, "the node is gone")
     local r, err = g:node("nope:")
     assert.is_nil(r)
     assert.matches("no node named 'nope'", err)
