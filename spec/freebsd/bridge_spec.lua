@@ -1,0 +1,253 @@
+-- bridge_spec.lua -- FreeBSD's tests/sys/netgraph/bridge.c, case by case,
+-- in our words: ng_bridge learns where hosts are, floods what it does not
+-- know, detects loops, and keeps uplinks apart from links.
+local U = dofile(H.root .. "/spec/freebsd/graph_util.lua")
+
+-- The case's frame: Ethernet to 02:04:06:00:00:00 from 02:04:06:00:00:00
+-- (bytes 3 to 5 of each changed as the case goes), an IPv4 header and 64
+-- bytes of zeros; set(which, i, v) changes one byte of an address.
+local function frame4()
+  local f = { dst = { 2, 4, 6, 0, 0, 0 }, src = { 2, 4, 6, 0, 0, 0 } }
+  function f.bytes()
+    return string.char(table.unpack(f.dst)) .. string.char(table.unpack(f.src)) ..
+      "\8\0" .. string.char(0x45, 0, 0, 32, 0, 0, 0, 0, 1, 254, 0, 0,
+        10, 0, 0xde, 0xad, 10, 0, 0xbe, 0xef) .. string.rep("\0", 64)
+  end
+  return f
+end
+
+local function tablesize(t)
+  local r = assert(t.g:msg("bridge:", "gettable"))
+  assert.equal(r.numHosts, #r.hosts)
+  return r.numHosts
+end
+
+-- send f from hook, run, and the four counters after
+local function deliver(t, hook, f)
+  U.clear(t)
+  local ok, err, name = U.send(t, hook, f.bytes())
+  return U.counts(t), ok, err, name
+end
+
+describe("FreeBSD bridge.c", function()
+  it("basic", function()
+    local t, f = U.init(), frame4()
+    assert.equal("ENOENT", select(3, t.g:shutdown("bridge:")))
+    assert(t.g:mkpeer(".", "bridge", "a", "link0"))
+    assert(t.g:name("a", "bridge"))
+    assert(t.g:connect(".", "bridge:", "b", "link1"))
+    assert(t.g:connect(".", "bridge:", "c", "link2"))
+
+    U.register(t, "a", 0) -- do not bounce back
+    f.src[6] = 1
+    assert.same({ 0, 0, 0, 0 }, (deliver(t, "a", f)))
+
+    U.register(t, "b", 1) -- send to the others
+    U.register(t, "c", 2)
+    f.src[6] = 1
+    assert.same({ 0, 1, 1, 0 }, (deliver(t, "a", f)))
+    f.src[6] = 2
+    assert.same({ 1, 0, 1, 0 }, (deliver(t, "b", f)))
+    f.src[6] = 3
+    assert.same({ 1, 1, 0, 0 }, (deliver(t, "c", f)))
+
+    f.src[6], f.dst[6] = 1, 3 -- to a learnt unicast address
+    assert.same({ 0, 0, 1, 0 }, (deliver(t, "a", f)))
+    assert.equal(3, tablesize(t))
+
+    assert.is_true(t.g:rmhook(".", "b")) -- remove a link: its host goes
+    f.src[6], f.dst[6] = 1, 0
+    assert.same({ 0, 0, 1, 0 }, (deliver(t, "a", f)))
+    assert.equal(2, tablesize(t))
+    assert.is_true(t.g:shutdown("bridge:"))
+    t.g:close()
+  end)
+
+  it("persistence", function()
+    local t = U.init()
+    assert(t.g:mkpeer(".", "bridge", "a", "link0"))
+    assert(t.g:name("a", "bridge"))
+    assert.is_true(t.g:msg("bridge:", "setpersistent"))
+    assert.is_true(t.g:rmhook(".", "a"))
+    t.g:run()
+    assert.equal(0, t.g:show("bridge:").node.hooks)
+    assert.is_true(t.g:shutdown("bridge:"))
+    t.g:close()
+  end)
+
+  -- loop: bridge1 and bridge2 both on ".", joined once (open), then twice
+  -- (closed).  The frame comes back to bridge1 on link12 from a host it
+  -- learnt on link0 a moment ago: a loop.  That link is muted and the send
+  -- fails with ELOOP, as in the kernel; "." still got its one copy on b.
+  it("loop", function()
+    local t, f = U.init(), frame4()
+    assert(t.g:mkpeer(".", "bridge", "a", "link0"))
+    assert(t.g:name("a", "bridge1"))
+    assert(t.g:mkpeer(".", "bridge", "b", "link1"))
+    assert(t.g:name("b", "bridge2"))
+    U.register(t, "a", 0)
+    U.register(t, "b", 1)
+
+    assert(t.g:connect("bridge1:", "bridge2:", "link11", "link11")) -- open loop
+    f.src[6] = 1
+    local r, ok = deliver(t, "a", f)
+    assert.is_true(ok)
+    assert.same({ 0, 1, 0, 0 }, r)
+
+    assert(t.g:connect("bridge1:", "bridge2:", "link12", "link12")) -- closed loop
+    f.src[6] = 1
+    local err, name
+    r, ok, err, name = deliver(t, "a", f)
+    assert.same({ nil, "ELOOP" }, { ok, name })
+    assert.matches("loop", err)
+    assert.same({ 0, 1, 0, 0 }, r)
+    local detects = t.g:msg("bridge1:", "getstats", 12).loopDetects +
+      t.g:msg("bridge2:", "getstats", 12).loopDetects
+    assert.truthy(detects >= 1)
+    assert.matches("link12 muted", t.g:status("bridge1:") .. t.g:status("bridge2:"))
+    assert.is_true(t.g:shutdown("bridge1:"))
+    assert.is_true(t.g:shutdown("bridge2:"))
+    t.g:close()
+  end)
+
+  -- many_unicasts: 1000 links more, each sending to the host learnt on
+  -- link0; gettable then lists 1001 hosts.  FreeBSD expects its reply to
+  -- grow too large (ENOBUFS) and the case to fail there; here it fits
+  it("many_unicasts", function()
+    local t, f = U.init(), frame4()
+    assert(t.g:mkpeer(".", "bridge", "a", "link0"))
+    assert(t.g:name("a", "bridge"))
+    U.register(t, "a", 0)
+    f.src[4] = 0xff -- learn a host on link0
+    assert.same({ 0, 0, 0, 0 }, (deliver(t, "a", f)))
+
+    f.src[4], f.dst[4] = 0, 0xff -- and send to it from each new link
+    U.clear(t)
+    local sent = 0
+    for i = 1, 1000 do
+      local hook = "link" .. i
+      assert(t.g:connect(".", "bridge:", hook, hook))
+      U.register(t, hook, 2)
+      f.src[5], f.src[6] = i >> 8, i & 0xff
+      if not t.g:send(hook, f.bytes()) then break end
+      sent = sent + 1
+      U.handle(t)
+    end
+    assert.equal(1000, sent)
+    assert.same({ 1000, 0, 0, 0 }, U.counts(t))
+    assert.equal(1001, tablesize(t))
+    local text = assert(t.g:msg_text("bridge:", "gettable"))
+    assert.matches("^{ numHosts=1001 hosts=%[ { addr=", text)
+    assert.is_true(t.g:shutdown("bridge:"))
+    t.g:close()
+  end)
+
+  -- many_broadcasts: 1000 links more, each broadcasting; every one reaches
+  -- link0 (r[0]) and all the links before it (r[3]).  FreeBSD expects its
+  -- queue to fill before the end; here all 1000 get through
+  it("many_broadcasts", function()
+    local t, f = U.init(), frame4()
+    assert(t.g:mkpeer(".", "bridge", "a", "link0"))
+    assert(t.g:name("a", "bridge"))
+    U.register(t, "a", 0)
+    f.src[4] = 0xff
+    assert.same({ 0, 0, 0, 0 }, (deliver(t, "a", f)))
+
+    f.src[4] = 0
+    f.dst = { 255, 255, 255, 255, 255, 255 }
+    U.clear(t)
+    local sent = 0
+    for i = 1, 1000 do
+      local hook = "link" .. i
+      assert(t.g:connect(".", "bridge:", hook, hook))
+      U.register(t, hook, 3)
+      f.src[5], f.src[6] = i >> 8, i & 0xff
+      if not t.g:send(hook, f.bytes()) then break end
+      sent = sent + 1
+      U.handle(t)
+    end
+    assert.equal(1000, sent)
+    assert.equal(1000, t.r[0])
+    assert.equal(1000 * 999 // 2, t.r[3]) -- link i's broadcast reaches links 1 .. i-1
+    assert.is_true(t.g:shutdown("bridge:"))
+    t.g:close()
+  end)
+
+  -- uplink_private: the first hook is an uplink, so unknown unicast goes
+  -- to uplinks only; uplinks do not learn, links do
+  it("uplink_private", function()
+    local t, f = U.init(), frame4()
+    assert(t.g:mkpeer(".", "bridge", "u1", "uplink1"))
+    assert(t.g:name("u1", "bridge"))
+    U.register(t, "u1", 1)
+    assert(t.g:connect(".", "bridge:", "u2", "uplink2"))
+    U.register(t, "u2", 2)
+    assert(t.g:connect(".", "bridge:", "l0", "link0"))
+    U.register(t, "l0", 0)
+    assert(t.g:connect(".", "bridge:", "l3", "link3"))
+    U.register(t, "l3", 3)
+
+    f.src[6] = 1 -- unknown unicast 0 from uplink1
+    assert.same({ 0, 0, 1, 0 }, (deliver(t, "u1", f)))
+    f.src[6], f.dst[6] = 0, 2 -- unknown unicast 2 from link0
+    assert.same({ 0, 1, 1, 0 }, (deliver(t, "l0", f)))
+    f.src[6], f.dst[6] = 2, 0 -- known unicast 0 from uplink2
+    assert.same({ 1, 0, 0, 0 }, (deliver(t, "u2", f)))
+    f.src[6], f.dst[6] = 3, 0 -- known unicast 0 from link3
+    assert.same({ 1, 0, 0, 0 }, (deliver(t, "l3", f)))
+    f.src[6], f.dst[6] = 1, 2 -- (un)known unicast 2 from uplink1
+    assert.same({ 0, 0, 1, 0 }, (deliver(t, "u1", f)))
+    f.src[6] = 0 -- (un)known unicast 2 from link0
+    assert.same({ 0, 1, 1, 0 }, (deliver(t, "l0", f)))
+    f.src[6], f.dst[1] = 1, 0xff -- unknown multicast 2 from uplink1
+    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
+    f.src[6] = 0 -- unknown multicast 2 from link0
+    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
+    f.src[6], f.dst = 1, { 255, 255, 255, 255, 255, 255 } -- broadcast from uplink1
+    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
+    f.src[6] = 0 -- broadcast from link0
+    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
+    assert.equal(2, tablesize(t)) -- the hosts on link0 and link3 only
+    assert.is_true(t.g:shutdown("bridge:"))
+    t.g:close()
+  end)
+
+  -- uplink_classic: the first hook is a link, so unknown unicast goes
+  -- everywhere, as on a classic bridge; uplinks still do not learn
+  it("uplink_classic", function()
+    local t, f = U.init(), frame4()
+    assert(t.g:mkpeer(".", "bridge", "l0", "link0"))
+    assert(t.g:name("l0", "bridge"))
+    U.register(t, "l0", 0)
+    assert(t.g:connect(".", "bridge:", "u1", "uplink1"))
+    U.register(t, "u1", 1)
+    assert(t.g:connect(".", "bridge:", "u2", "uplink2"))
+    U.register(t, "u2", 2)
+    assert(t.g:connect(".", "bridge:", "l3", "link3"))
+    U.register(t, "l3", 3)
+
+    f.src[6] = 1 -- unknown unicast 0 from uplink1
+    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
+    f.src[6], f.dst[6] = 0, 2 -- unknown unicast 2 from link0
+    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
+    f.src[6], f.dst[6] = 2, 0 -- known unicast 0 from uplink2
+    assert.same({ 1, 0, 0, 0 }, (deliver(t, "u2", f)))
+    f.src[6], f.dst[6] = 3, 0 -- known unicast 0 from link3
+    assert.same({ 1, 0, 0, 0 }, (deliver(t, "l3", f)))
+    f.src[6], f.dst[6] = 1, 2 -- (un)known unicast 2 from uplink1
+    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
+    f.src[6] = 0 -- (un)known unicast 2 from link0
+    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
+    f.src[6], f.dst[1] = 1, 0xff -- unknown multicast 2 from uplink1
+    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
+    f.src[6] = 0 -- unknown multicast 2 from link0
+    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
+    f.src[6], f.dst = 1, { 255, 255, 255, 255, 255, 255 } -- broadcast from uplink1
+    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
+    f.src[6] = 0 -- broadcast from link0
+    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
+    assert.equal(2, tablesize(t))
+    assert.is_true(t.g:shutdown("bridge:"))
+    t.g:close()
+  end)
+end)
