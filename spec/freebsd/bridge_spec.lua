@@ -173,81 +173,62 @@ describe("FreeBSD bridge.c", function()
     t.g:close()
   end)
 
-  -- uplink_private: the first hook is an uplink, so unknown unicast goes
-  -- to uplinks only; uplinks do not learn, links do
-  it("uplink_private", function()
-    local t, f = U.init(), frame4()
-    assert(t.g:mkpeer(".", "bridge", "u1", "uplink1"))
-    assert(t.g:name("u1", "bridge"))
-    U.register(t, "u1", 1)
-    assert(t.g:connect(".", "bridge:", "u2", "uplink2"))
-    U.register(t, "u2", 2)
-    assert(t.g:connect(".", "bridge:", "l0", "link0"))
-    U.register(t, "l0", 0)
-    assert(t.g:connect(".", "bridge:", "l3", "link3"))
-    U.register(t, "l3", 3)
+  -- uplink_private and uplink_classic send the same ten frames; what each
+  -- hook gets differs: { step, from, change the frame, r if private, r if classic }
+  local uplink_steps = {
+    { "unknown unicast 0 from uplink1", "u1", function(f) f.src[6] = 1 end,
+      { 0, 0, 1, 0 }, { 1, 0, 1, 1 } },
+    { "unknown unicast 2 from link0", "l0", function(f) f.src[6], f.dst[6] = 0, 2 end,
+      { 0, 1, 1, 0 }, { 0, 1, 1, 1 } },
+    { "known unicast 0 from uplink2", "u2", function(f) f.src[6], f.dst[6] = 2, 0 end,
+      { 1, 0, 0, 0 }, { 1, 0, 0, 0 } },
+    { "known unicast 0 from link3", "l3", function(f) f.src[6], f.dst[6] = 3, 0 end,
+      { 1, 0, 0, 0 }, { 1, 0, 0, 0 } },
+    { "(un)known unicast 2 from uplink1", "u1", function(f) f.src[6], f.dst[6] = 1, 2 end,
+      { 0, 0, 1, 0 }, { 1, 0, 1, 1 } },
+    { "(un)known unicast 2 from link0", "l0", function(f) f.src[6] = 0 end,
+      { 0, 1, 1, 0 }, { 0, 1, 1, 1 } },
+    { "unknown multicast 2 from uplink1", "u1", function(f) f.src[6], f.dst[1] = 1, 0xff end,
+      { 1, 0, 1, 1 }, { 1, 0, 1, 1 } },
+    { "unknown multicast 2 from link0", "l0", function(f) f.src[6] = 0 end,
+      { 0, 1, 1, 1 }, { 0, 1, 1, 1 } },
+    { "broadcast from uplink1", "u1",
+      function(f) f.src[6], f.dst = 1, { 255, 255, 255, 255, 255, 255 } end,
+      { 1, 0, 1, 1 }, { 1, 0, 1, 1 } },
+    { "broadcast from link0", "l0", function(f) f.src[6] = 0 end,
+      { 0, 1, 1, 1 }, { 0, 1, 1, 1 } },
+  }
 
-    f.src[6] = 1 -- unknown unicast 0 from uplink1
-    assert.same({ 0, 0, 1, 0 }, (deliver(t, "u1", f)))
-    f.src[6], f.dst[6] = 0, 2 -- unknown unicast 2 from link0
-    assert.same({ 0, 1, 1, 0 }, (deliver(t, "l0", f)))
-    f.src[6], f.dst[6] = 2, 0 -- known unicast 0 from uplink2
-    assert.same({ 1, 0, 0, 0 }, (deliver(t, "u2", f)))
-    f.src[6], f.dst[6] = 3, 0 -- known unicast 0 from link3
-    assert.same({ 1, 0, 0, 0 }, (deliver(t, "l3", f)))
-    f.src[6], f.dst[6] = 1, 2 -- (un)known unicast 2 from uplink1
-    assert.same({ 0, 0, 1, 0 }, (deliver(t, "u1", f)))
-    f.src[6] = 0 -- (un)known unicast 2 from link0
-    assert.same({ 0, 1, 1, 0 }, (deliver(t, "l0", f)))
-    f.src[6], f.dst[1] = 1, 0xff -- unknown multicast 2 from uplink1
-    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
-    f.src[6] = 0 -- unknown multicast 2 from link0
-    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
-    f.src[6], f.dst = 1, { 255, 255, 255, 255, 255, 255 } -- broadcast from uplink1
-    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
-    f.src[6] = 0 -- broadcast from link0
-    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
-    assert.equal(2, tablesize(t)) -- the hosts on link0 and link3 only
+  -- hooks: { ".-hook", "bridge hook", r index } in the order they are made
+  local function uplink_case(hooks, column)
+    local t, f = U.init(), frame4()
+    assert(t.g:mkpeer(".", "bridge", hooks[1][1], hooks[1][2]))
+    assert(t.g:name(hooks[1][1], "bridge"))
+    U.register(t, hooks[1][1], hooks[1][3])
+    for i = 2, #hooks do
+      assert(t.g:connect(".", "bridge:", hooks[i][1], hooks[i][2]))
+      U.register(t, hooks[i][1], hooks[i][3])
+    end
+    for _, step in ipairs(uplink_steps) do
+      step[3](f)
+      assert.same(step[column], (deliver(t, step[2], f)), step[1])
+    end
+    assert.equal(2, tablesize(t)) -- the hosts on link0 and link3: uplinks do not learn
     assert.is_true(t.g:shutdown("bridge:"))
     t.g:close()
+  end
+
+  -- uplink_private: the first hook is an uplink, so unknown unicast goes
+  -- to uplinks only
+  it("uplink_private", function()
+    uplink_case({ { "u1", "uplink1", 1 }, { "u2", "uplink2", 2 }, { "l0", "link0", 0 },
+      { "l3", "link3", 3 } }, 4)
   end)
 
   -- uplink_classic: the first hook is a link, so unknown unicast goes
-  -- everywhere, as on a classic bridge; uplinks still do not learn
+  -- everywhere, as on a classic bridge
   it("uplink_classic", function()
-    local t, f = U.init(), frame4()
-    assert(t.g:mkpeer(".", "bridge", "l0", "link0"))
-    assert(t.g:name("l0", "bridge"))
-    U.register(t, "l0", 0)
-    assert(t.g:connect(".", "bridge:", "u1", "uplink1"))
-    U.register(t, "u1", 1)
-    assert(t.g:connect(".", "bridge:", "u2", "uplink2"))
-    U.register(t, "u2", 2)
-    assert(t.g:connect(".", "bridge:", "l3", "link3"))
-    U.register(t, "l3", 3)
-
-    f.src[6] = 1 -- unknown unicast 0 from uplink1
-    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
-    f.src[6], f.dst[6] = 0, 2 -- unknown unicast 2 from link0
-    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
-    f.src[6], f.dst[6] = 2, 0 -- known unicast 0 from uplink2
-    assert.same({ 1, 0, 0, 0 }, (deliver(t, "u2", f)))
-    f.src[6], f.dst[6] = 3, 0 -- known unicast 0 from link3
-    assert.same({ 1, 0, 0, 0 }, (deliver(t, "l3", f)))
-    f.src[6], f.dst[6] = 1, 2 -- (un)known unicast 2 from uplink1
-    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
-    f.src[6] = 0 -- (un)known unicast 2 from link0
-    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
-    f.src[6], f.dst[1] = 1, 0xff -- unknown multicast 2 from uplink1
-    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
-    f.src[6] = 0 -- unknown multicast 2 from link0
-    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
-    f.src[6], f.dst = 1, { 255, 255, 255, 255, 255, 255 } -- broadcast from uplink1
-    assert.same({ 1, 0, 1, 1 }, (deliver(t, "u1", f)))
-    f.src[6] = 0 -- broadcast from link0
-    assert.same({ 0, 1, 1, 1 }, (deliver(t, "l0", f)))
-    assert.equal(2, tablesize(t))
-    assert.is_true(t.g:shutdown("bridge:"))
-    t.g:close()
+    uplink_case({ { "l0", "link0", 0 }, { "u1", "uplink1", 1 }, { "u2", "uplink2", 2 },
+      { "l3", "link3", 3 } }, 5)
   end)
 end)
