@@ -108,6 +108,28 @@ describe("netgraph verbs", function()
     assert.same({ nil, "no node with id [fffffffe]", "ENOENT" }, { r, err, code })
   end)
 
+  it("reads paths as ng_path_parse does: one dot at either end dropped", function()
+    g:mkpeer("tee", "t", "left")
+    g:mkpeer(".:t", "tee", "right", "left")
+    assert.is_true(g:name(".:t", "first"))
+    local function id(path) local r = g:msg(path, "nodeinfo"); return r and r.id end
+    assert.equal(2, id(".t"))
+    assert.equal(2, id("t."))
+    assert.equal(2, id(".t."))
+    assert.equal(2, id("first:."))
+    assert.equal(3, id("first:.right."))
+    assert.equal(3, id(".:t.right."))
+    assert.equal(1, id("."))
+    assert.equal(1, id(".:."))
+    for _, bad in ipairs { "t..right", "..t", "first:..", "fi.rst:", "a:b:c" } do
+      local r, err, code = g:msg(bad, "nodeinfo")
+      assert.is_nil(r, bad)
+      assert.equal("EINVAL", code, bad)
+      assert.matches("^malformed address", err, 1, false, bad)
+    end
+    assert.equal("ENOENT", select(3, g:msg("first:nohook", "nodeinfo")))
+  end)
+
   it("names the script's node as netgraph names any node", function()
     local r, err, code = mg.engine { name = string.rep("y", 32) }
     assert.same({ nil, "node name '" .. string.rep("y", 32) .. "' is longer than 31 characters",
