@@ -79,6 +79,9 @@ describe("FreeBSD bridge.c", function()
   -- (closed).  The frame comes back to bridge1 on link12 from a host it
   -- learnt on link0 a moment ago: a loop.  That link is muted and the send
   -- fails with ELOOP, as in the kernel; "." still got its one copy on b.
+  -- One difference: when a flood's copy fails, ng_bridge keeps the original
+  -- back; moongraph sends it on (one failed link does not starve the
+  -- others), so here bridge2 meets the loop on its link12 too and mutes it.
   it("loop", function()
     local t, f = U.init(), frame4()
     assert(t.g:mkpeer(".", "bridge", "a", "link0"))
@@ -101,10 +104,14 @@ describe("FreeBSD bridge.c", function()
     assert.same({ nil, "ELOOP" }, { ok, name })
     assert.matches("loop", err)
     assert.same({ 0, 1, 0, 0 }, r)
-    local detects = t.g:msg("bridge1:", "getstats", 12).loopDetects +
-      t.g:msg("bridge2:", "getstats", 12).loopDetects
-    assert.truthy(detects >= 1)
-    assert.matches("link12 muted", t.g:status("bridge1:") .. t.g:status("bridge2:"))
+    assert.equal(1, t.g:msg("bridge1:", "getstats", 12).loopDetects)
+    assert.equal(1, t.g:msg("bridge2:", "getstats", 12).loopDetects)
+    assert.matches("link12 muted", t.g:status("bridge1:"))
+    -- the muted link drops what comes in on it, and says so: ELOOP
+    f.src[6] = 9
+    r, ok, err, name = deliver(t, "b", f)
+    assert.same({ nil, "ELOOP" }, { ok, name })
+    assert.same({ 1, 0, 0, 0 }, r) -- to "a" through link11, not link12
     assert.is_true(t.g:shutdown("bridge1:"))
     assert.is_true(t.g:shutdown("bridge2:"))
     t.g:close()
