@@ -30,7 +30,7 @@
 #define MIN_BUCKETS 32
 #define MAX_BUCKETS (1u << 20)
 #define MAX_HOSTS (1u << 22) /* a flood of made-up addresses stops here */
-#define MAX_LINKNUM 1000000
+#define MAX_LINKNUM 2147483647 /* ng_bridge takes any u_int32_t; getstats N is signed */
 
 enum { BR_SETCONFIG = 1, BR_GETCONFIG, BR_RESET, BR_GETSTATS, BR_CLRSTATS,
        BR_GETCLRSTATS, BR_GETTABLE, BR_SETPERSISTENT, BR_MOVE_HOST };

@@ -299,11 +299,16 @@ describe("the bridge node", function()
     assert.same({ 1, "link1" }, { g:msg("br:", "gettable").hosts[1].linkNum, g:msg("br:", "gettable").hosts[1].hook })
     assert.equal("movehost: no hook given, and the message came by none",
       err("movehost", '{ addr="02:00:00:00:00:03" hook="" }'))
-    for _, bad in ipairs { "link", "link01", "uplink0", "linkx", "uplink-1", "eth0", "link1000001" } do
+    for _, bad in ipairs { "link", "link01", "uplink0", "linkx", "uplink-1", "eth0", "link2147483648" } do
       local ok, e = g:connect(".", "br:", "x", bad)
       assert.is_nil(ok)
-      assert.matches("bridge has no hook '" .. bad:gsub("%-", "%%-") .. "' %(link0..link1000000, uplink1..", e)
+      assert.matches("bridge has no hook '" .. bad:gsub("%-", "%%-") .. "' %(link0..link2147483647, uplink1..", e)
     end
+    -- link numbers as large as ng_bridge's, and getstats reaches them
+    assert(g:connect(".", "br:", "big", "link2147483647"))
+    assert(g:connect(".", "br:", "bigup", "uplink2147483647"))
+    assert.equal(0, g:msg("br:", "getstats", 2147483647).recvPackets)
+    assert.equal(0, g:msg("br:", "getstats", -2147483647).recvPackets)
     g:close()
   end)
 end)
