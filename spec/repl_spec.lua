@@ -44,6 +44,12 @@ describe("mg.repl", function()
     assert.equal('name: a name is one word; one with a space goes in double quotes: name a "test hub"', err)
     assert.is_true(repl.line(s, 'msg a name { name="other hub" }'))
     assert.equal("other hub", g:node(".:a").name)
+    -- netgraph's errors, as ngctl prints them
+    assert.same({ nil, "send msg: Address already in use: node name 'other hub' is already in use by [2]" },
+      { repl.line(s, 'name . "other hub"') })
+    local r2, e2 = repl.line(s, "connect . . a b")
+    assert.is_nil(r2)
+    assert.matches("^send msg: File exists: node %[1%] %(%a+%) already has a hook 'a'$", e2)
   end)
 
   it("runs commands and prints as ngctl does", function()
