@@ -10,7 +10,7 @@ local U = {}
 
 -- A fresh engine, and r[0..3], the counters the cases' get_dataN bump.
 function U.init(opts)
-  local t = { g = H.engine(opts), r = {}, counts = {}, replies = {} }
+  local t = { g = H.engine(opts), r = {}, counts = {} }
   U.clear(t)
   t.g:on_data(function(hook, item)
     local i = t.counts[hook]
