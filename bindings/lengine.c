@@ -303,7 +303,9 @@ static int l_engine(lua_State *L) {
   mg_builtin_register(g->e);
   g->ctl = mg_ctl_new(g->e, name);
   if (!g->ctl) {
-    int rc = -EADDRINUSE;
+    /* a new engine has no names in use: the name itself was refused, too
+    ** long (the message says which) or otherwise not a name */
+    int rc = name && strlen(name) >= MG_NAMESIZ ? -ENAMETOOLONG : -EINVAL;
     mg_engine_free(g->e);
     return lmg_fail(L, rc);
   }
@@ -416,6 +418,20 @@ static int l_monotime(lua_State *L) {
   return 1;
 }
 
+/* mg.strerror("EEXIST") -> "File exists": the C library's text for an
+** error's name, as ngctl prints it ("send msg: File exists"); nil for a
+** name the engine does not give. */
+static int l_strerror(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  for (int e = 1; e < 4096 && strcmp(name, "EUNKNOWN"); e++)
+    if (!strcmp(mg_errname(-e), name)) {
+      lua_pushstring(L, strerror(e));
+      return 1;
+    }
+  lua_pushnil(L);
+  return 1;
+}
+
 static int l_pools(lua_State *L) {
   int64_t items, bufs;
   mg_pool_outstanding(&items, &bufs);
@@ -434,7 +450,7 @@ static const luaL_Reg engine_methods[] = {
 static const luaL_Reg module[] = {
   {"engine", l_engine}, {"parse", l_parse}, {"format", l_format},
   {"pools", l_pools}, {"isatty", l_isatty}, {"monotime", l_monotime},
-  {NULL, NULL}};
+  {"strerror", l_strerror}, {NULL, NULL}};
 
 /* Loading twice in one state (busted does, per spec file) must be safe:
 ** metatables are made only when missing. */

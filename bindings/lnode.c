@@ -58,28 +58,6 @@ static int l_node_gc(lua_State *L) {
   return 0;
 }
 
-/* Fields: methods first, then the node's own table. */
-static int l_node_index(lua_State *L) {
-  luaL_checkudata(L, 1, LMG_NODE);
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "methods");
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
-  lua_getiuservalue(L, 1, 1);
-  lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
-  return 1;
-}
-
-static int l_node_newindex(lua_State *L) {
-  luaL_checkudata(L, 1, LMG_NODE);
-  lua_getiuservalue(L, 1, 1);
-  lua_pushvalue(L, 2);
-  lua_pushvalue(L, 3);
-  lua_rawset(L, -3);
-  return 0;
-}
-
 static int l_node_tostring(lua_State *L) {
   lmg_node_t *h = luaL_checkudata(L, 1, LMG_NODE);
   if (!h->n) {
@@ -127,6 +105,51 @@ static int l_node_valid(lua_State *L) {
 static int l_node_path(lua_State *L) {
   push_path(L, check_node(L, 1)->n);
   return 1;
+}
+
+/* The node's fields, read through __index (node.valid is a value, not a
+** method: "if node.valid" must be able to be false). */
+static const struct {
+  const char *name;
+  lua_CFunction get;
+} node_fields[] = {{"id", l_node_id}, {"name", l_node_name}, {"type", l_node_type},
+                   {"valid", l_node_valid}, {"path", l_node_path}};
+
+static lua_CFunction field_getter(lua_State *L, int k) {
+  const char *key = lua_type(L, k) == LUA_TSTRING ? lua_tostring(L, k) : NULL;
+  for (size_t i = 0; key && i < sizeof node_fields / sizeof *node_fields; i++)
+    if (!strcmp(key, node_fields[i].name)) return node_fields[i].get;
+  return NULL;
+}
+
+/* Fields, then methods, then the node's own table. */
+static int l_node_index(lua_State *L) {
+  luaL_checkudata(L, 1, LMG_NODE);
+  lua_CFunction get = field_getter(L, 2);
+  if (get) {
+    lua_settop(L, 1);
+    return get(L);
+  }
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "methods");
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+/* A Lua type's node keeps its own state in fields, but not over the node's. */
+static int l_node_newindex(lua_State *L) {
+  luaL_checkudata(L, 1, LMG_NODE);
+  if (field_getter(L, 2))
+    return luaL_error(L, "node.%s is the node's own and read-only", lua_tostring(L, 2));
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_rawset(L, -3);
+  return 0;
 }
 
 /* node:send(hook, data [, meta]): a new data item out of one of its hooks;
@@ -185,8 +208,7 @@ static int l_node_hooks(lua_State *L) {
 }
 
 static const luaL_Reg node_methods[] = {
-  {"id", l_node_id}, {"name", l_node_name}, {"type", l_node_type},
-  {"valid", l_node_valid}, {"path", l_node_path}, {"send", l_node_send},
+  {"send", l_node_send},
   {"msg", l_node_msg}, {"stats", l_node_stats}, {"show", l_node_show},
   {"hooks", l_node_hooks}, {"shutdown", l_node_shutdown}, {NULL, NULL}};
 

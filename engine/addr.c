@@ -17,20 +17,27 @@ static int bad(const char *path, const char *why) {
   return mg_error(-EINVAL, "malformed address %s: %s", mg_quote(q, path), why);
 }
 
-/* "[1f]": one to eight hex digits, nothing else (strtoul would take a
-** sign, spaces and 0x, and wrap "-fffffffffffffffe" round to 2) */
-static bool parse_id(const char *s, uint32_t *id) {
+/* "[1f]" as netgraph reads it (ng_decodeidname): a bracket, hex digits,
+** a bracket, not zero.  *digits counts them (an id has at most 8 here). */
+static bool id_form(const char *s, uint32_t *id, int *digits) {
+  *digits = 0;
   if (*s++ != '[') return false;
-  uint32_t v = 0;
+  uint64_t v = 0;
   int n = 0;
-  for (; isxdigit((unsigned char)*s); s++, n++) {
-    if (n == 8) return false;
-    v = v << 4 | (uint32_t)(isdigit((unsigned char)*s) ? *s - '0'
-                                                     : (tolower((unsigned char)*s) - 'a' + 10));
-  }
-  if (n == 0 || strcmp(s, "]") != 0 || v == 0) return false;
-  *id = v;
-  return true;
+  for (; isxdigit((unsigned char)*s); s++, n++)
+    v = (v << 4 | (uint64_t)(isdigit((unsigned char)*s) ? *s - '0'
+                                                        : (tolower((unsigned char)*s) - 'a' + 10))) &
+        0xffffffffffULL; /* enough to tell zero, and more than 8 digits, apart */
+  if (n == 0 || strcmp(s, "]") != 0) return false;
+  *digits = n;
+  *id = (uint32_t)v;
+  return n > 8 || v != 0;
+}
+
+bool mg__is_idname(const char *name) {
+  uint32_t id;
+  int digits;
+  return id_form(name, &id, &digits);
 }
 
 int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
@@ -53,32 +60,41 @@ int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
     memcpy(nm, path, len);
     nm[len] = '\0';
     rest = colon + 1;
+    uint32_t id;
+    int digits;
     if (strcmp(nm, ".") == 0) {
       n = from;
       mg_node_ref(n);
-    } else if (nm[0] == '[') {
-      uint32_t id;
-      if (!parse_id(nm, &id))
+    } else if (strchr(nm, '.')) {
+      return bad(path, "a node name has no '.' (only \".:\" does)");
+    } else if (id_form(nm, &id, &digits)) {
+      if (digits > 8)
         return bad(path, "an id is a non-zero hex number of 1 to 8 digits in brackets, as [1f]");
       n = mg_node_byid(e, id);
       if (!n) return mg_error(-ENOENT, "no node with id [%x]", id);
     } else {
-      int rc = mg__check_name("node name", nm);
-      if (rc) return bad(path, mg_errmsg());
+      /* anything else is a name, "[zz]" too, as in ng_name2noderef */
       n = mg_node_byname(e, nm);
-      if (!n) return mg_error(-ENOENT, "no node named '%s'", nm); /* a good name */
+      if (!n) {
+        char q[MG_QUOTESIZ];
+        return mg_error(-ENOENT, "no node named %s", mg_quote(q, nm));
+      }
     }
   } else {
     n = from;
     mg_node_ref(n);
   }
-  /* walk the hooks */
-  if (strcmp(rest, ".") == 0) rest = "";
-  if (rest[0] == '.' || (*rest && rest[strlen(rest) - 1] == '.') ||
-      strstr(rest, "..")) {
+  /* the hooks: no "..", and one dot at either end is dropped, as
+  ** ng_path_parse does (".h", "h.", "name:." and "." all mean something) */
+  if (strstr(rest, "..")) {
     mg_node_unref(n);
     return bad(path, "empty hook name in the path");
   }
+  char walk[MG_PATHSIZ];
+  snprintf(walk, sizeof walk, "%s", rest[0] == '.' ? rest + 1 : rest);
+  size_t wl = strlen(walk);
+  if (wl && walk[wl - 1] == '.') walk[wl - 1] = '\0';
+  rest = walk;
   mg_hook_t *arrived = NULL;
   while (*rest) {
     const char *dot = strchr(rest, '.');
@@ -108,7 +124,8 @@ int mg_resolve(mg_node_t *from, const char *path, mg_node_t **out,
     if (!next) {
       char q[MG_QUOTESIZ], d[96];
       mg__node_describe(n, d, sizeof d);
-      int rc = h ? mg_error(-ENOTCONN, "hook %s of node %s is not connected", mg_quote(q, hk), d)
+      /* ENOENT for both, as ng_path2noderef */
+      int rc = h ? mg_error(-ENOENT, "hook %s of node %s is not connected", mg_quote(q, hk), d)
                  : mg__node_error(n, -ENOENT, "has no hook %s", mg_quote(q, hk));
       mg_node_unref(n);
       if (arrived) mg__hook_unref(arrived);

@@ -321,8 +321,10 @@ abort:
 int mg__connect_start(mg_node_t *a, mg_node_t *b, const char *ha,
                       const char *hb) {
   int rc;
+  /* EEXIST, as netgraph finds the hook made at one end already there at
+  ** the other */
   if (a == b && strcmp(ha, hb) == 0)
-    return mg__node_error(a, -EINVAL, "cannot connect a hook to itself");
+    return mg__node_error(a, -EEXIST, "cannot connect a hook to itself");
   if ((rc = mg__check_name("peer hook name", hb))) return rc;
   if (!mg_node_valid(b)) return mg__node_error(b, -ENOENT, "is shut down");
   if ((rc = mg__hook_addcheck(a, ha))) return rc;

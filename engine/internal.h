@@ -329,6 +329,7 @@ void mg__node_free(mg_node_t *n);
 int mg__rmnode(mg_node_t *n);
 int mg__set_name(mg_node_t *n, const char *name);
 int mg__check_name(const char *what, const char *name);
+bool mg__is_idname(const char *name); /* "[1f]": an id, not a name */
 mg_tent_t *mg__tent_find(mg_engine_t *e, const char *name);
 mg_hook_t *mg__hook_new(mg_node_t *n, const char *name);
 void mg__hook_link(mg_node_t *n, mg_hook_t *h);

@@ -89,6 +89,8 @@ const mg_cmd_t *mg_cmd_find(const mg_type_t *t, const char *name,
 ** Names
 ** =======================================================
 */
+/* netgraph's rule (ng_name_node): not empty, shorter than NG_NODESIZ, no
+** '.' or ':' (they build addresses).  Anything else goes, spaces and all. */
 int mg__check_name(const char *what, const char *name) {
   if (!name || !*name) return mg_error(-EINVAL, "%s is empty", what);
   char q[MG_QUOTESIZ], c[MG_QUOTESIZ];
@@ -96,11 +98,10 @@ int mg__check_name(const char *what, const char *name) {
   if (n >= MG_NAMESIZ)
     return mg_error(-ENAMETOOLONG, "%s %s is longer than %d characters",
                     what, mg_quote(q, name), MG_NAMESIZ - 1);
-  for (const char *p = name; *p; p++)
-    if (*p == '.' || *p == ':' || *p == '[' || *p == ']' ||
-        isspace((unsigned char)*p) || !isprint((unsigned char)*p))
-      return mg_error(-EINVAL, "%s %s may not contain %s", what,
-                      mg_quote(q, name), mg_quote(c, (char[]){*p, 0}));
+  const char *bad = strpbrk(name, ".:");
+  if (bad)
+    return mg_error(-EINVAL, "%s %s may not contain %s", what,
+                    mg_quote(q, name), mg_quote(c, (char[]){*bad, 0}));
   return 0;
 }
 
@@ -138,9 +139,20 @@ static void name_grow(mg_engine_t *e) {
 
 /* Runs under n's writer lock (the name message) and topo. */
 int mg__set_name(mg_node_t *n, const char *name) {
+  mg_engine_t *e = n->eng;
+  /* naming a node what it is called already is no change (ng_name_node,
+  ** since FreeBSD PR 241954), whatever the rules say of the name */
+  pthread_mutex_lock(&e->topo);
+  bool same = name && n->name && strcmp(n->name, name) == 0;
+  pthread_mutex_unlock(&e->topo);
+  if (same) return 0;
   int rc = mg__check_name("node name", name);
   if (rc) return rc;
-  mg_engine_t *e = n->eng;
+  if (mg__is_idname(name)) {
+    char q[MG_QUOTESIZ];
+    return mg_error(-EINVAL, "node name %s reads as a node id ([1f]: the node with id 1f)",
+                    mg_quote(q, name));
+  }
   pthread_mutex_lock(&e->topo);
   mg_node_t *other = name_lookup(e, name);
   if (other && other != n) {

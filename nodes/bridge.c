@@ -13,6 +13,9 @@
 **           setpersistent; movehost { addr hook }.
 ** A host seen on a second link before it is minStableAge seconds old means
 ** a loop: that link is muted for loopTimeout seconds and forgets its hosts.
+** As in ng_bridge the sender learns what went wrong: ELOOP for a loop found
+** or a muted link (on the way too: a flood's copy that meets one), EINVAL
+** for a runt or a multicast source; a bridge joined to itself is ELOOP.
 ** Ages count on the engine clock (a one-second callout), so under a
 ** virtual clock they move with packet time.  It runs as a writer, as
 ** ng_bridge does, so its table and counters need no locks.
@@ -27,7 +30,7 @@
 #define MIN_BUCKETS 32
 #define MAX_BUCKETS (1u << 20)
 #define MAX_HOSTS (1u << 22) /* a flood of made-up addresses stops here */
-#define MAX_LINKNUM 1000000
+#define MAX_LINKNUM 2147483647 /* ng_bridge takes any u_int32_t; getstats N is signed */
 
 enum { BR_SETCONFIG = 1, BR_GETCONFIG, BR_RESET, BR_GETSTATS, BR_CLRSTATS,
        BR_GETCLRSTATS, BR_GETTABLE, BR_SETPERSISTENT, BR_MOVE_HOST };
@@ -233,6 +236,15 @@ static int br_newhook(mg_node_t *n, mg_hook_t *h, const char *name) {
   return 0;
 }
 
+/* A bridge joined to itself is a loop at once: refused, as ng_bridge does. */
+static int br_connect(mg_hook_t *h) {
+  mg_hook_t *p = mg_hook_peer(h);
+  if (p && mg_hook_node(p) == mg_hook_node(h))
+    return mg_error(-ELOOP, "bridge [%x]: %s joined to the bridge itself is a loop",
+                    mg_node_id(mg_hook_node(h)), mg_hook_name(h));
+  return 0;
+}
+
 static void xmit(link_t *l, uint32_t len, int cast) {
   l->st.xmitPackets++;
   l->st.xmitOctets += len;
@@ -240,10 +252,14 @@ static void xmit(link_t *l, uint32_t len, int cast) {
   else if (cast == 2) l->st.xmitBroadcasts++;
 }
 
-static int drop(mg_item_t *it, uint64_t *counter) {
+/* A frame the bridge refuses: counted, dropped, and the sender told why,
+** with ng_bridge's error (EINVAL for a bad frame, ELOOP for a loop). */
+static int refuse(mg_item_t *it, uint64_t *counter, int rc, const char *why,
+                  const link_t *l) {
   (*counter)++;
   mg_drop(it, MG_DROP_POLICY);
-  return 0;
+  return mg_error(rc, "bridge [%x]: %s on %s", mg_node_id(mg_hook_node(l->hook)), why,
+                  mg_hook_name(l->hook));
 }
 
 static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
@@ -252,9 +268,11 @@ static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
   link_t *l = mg_hook_priv(in);
   const mg_buf_t *buf = mg_item_buf(it);
   const uint8_t *dst = buf->data, *src = buf->data + 6;
-  if (buf->len < 14) return drop(it, &l->st.recvRunts);
-  if (src[0] & 1) return drop(it, &l->st.recvInvalid);
-  if (l->loop) return drop(it, &l->st.loopDrops);
+  if (buf->len < 14)
+    return refuse(it, &l->st.recvRunts, -EINVAL, "a frame shorter than an Ethernet header", l);
+  if (src[0] & 1)
+    return refuse(it, &l->st.recvInvalid, -EINVAL, "a multicast source address", l);
+  if (l->loop) return refuse(it, &l->st.loopDrops, -ELOOP, "a frame on a link muted (a loop)", l);
   l->st.recvPackets++;
   l->st.recvOctets += buf->len;
   int cast = 0; /* 1 multicast, 2 broadcast */
@@ -267,7 +285,9 @@ static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
   if (h) h->staleness = 0;
   if (h ? h->link != l : l->learn) {
     int rc = host_learn(b, src, l);
-    if (rc == -ELOOP) return drop(it, &l->st.loopDrops);
+    if (rc == -ELOOP)
+      return refuse(it, &l->st.loopDrops, -ELOOP,
+                    "a loop: a host heard again within minStableAge, the link muted", l);
     if (rc) l->st.memoryFailures++; /* still forwarded, just not learnt */
   }
   if (!cast) {
@@ -281,14 +301,18 @@ static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
     }
     l->st.recvUnknown++;
   }
-  /* Flood: copies share the bytes; the last link gets the original. */
+  /* Flood: copies share the bytes; the last link gets the original.  A
+  ** copy's failure (a loop found further on: ELOOP) is the sender's too,
+  ** as in ng_bridge; the other links still get theirs. */
   link_t *last = NULL;
+  int err = 0;
   for (mg_hook_t *hk = mg_node_hooks(n); hk; hk = mg_hook_next(hk)) {
     link_t *o = mg_hook_priv(hk);
     if (!o || o == l || !mg_hook_connected(hk) || (!cast && !o->unknown)) continue;
     if (last) {
       xmit(last, buf->len, cast);
-      mg_forward(last->hook, mg_item_dup(it));
+      int rc = mg_forward(last->hook, mg_item_dup(it));
+      if (rc && !err) err = rc;
     }
     last = o;
   }
@@ -297,7 +321,8 @@ static int br_rcvdata(mg_hook_t *in, mg_item_t *it) {
     return 0;
   }
   xmit(last, buf->len, cast);
-  return mg_forward(last->hook, it);
+  int rc = mg_forward(last->hook, it);
+  return err ? err : rc;
 }
 
 /* {====================================================== messages */
@@ -527,7 +552,10 @@ const mg_type_t mg_type_bridge = {
          "the first hook made was an uplink; uplinks do not learn).  Hosts\n"
          "age on the engine clock and are forgotten after maxStaleness\n"
          "seconds or when their hook goes; a host that moves links sooner\n"
-         "than minStableAge mutes the new link for loopTimeout seconds.\n"
+         "than minStableAge mutes the new link for loopTimeout seconds; the\n"
+         "send that found the loop, and one into a muted link, fails with\n"
+         "ELOOP (a runt or a multicast source: EINVAL), and a bridge joined to\n"
+         "itself is refused with ELOOP, as in ng_bridge.\n"
          "Flooding to N hooks makes N-1 copies, within the engine's fanout.\n"
          "Addresses are strings \"02:00:00:00:00:01\"; linkNum is N for linkN,\n"
          "-N for uplinkN; ipfw (never built in ng_bridge) must be all zero.",
@@ -537,6 +565,7 @@ const mg_type_t mg_type_bridge = {
   .close = br_close,
   .shutdown = br_shutdown,
   .newhook = br_newhook,
+  .connect = br_connect,
   .rcvdata = br_rcvdata,
   .rcvmsg = br_rcvmsg,
   .disconnect = br_disconnect,

@@ -64,9 +64,9 @@ describe("the bridge node", function()
     local s1, s0 = g:msg("br:", "getstats", 1), g:msg("br:", "getstats", 0)
     assert.same({ 1, 1, 0 }, { s1.recvBroadcast, s1.recvMulticast, s1.recvUnknown })
     assert.same({ 1, 1, 2 }, { s0.xmitBroadcasts, s0.xmitMulticasts, s0.xmitPackets })
-    -- runts and multicast sources are counted and dropped
-    g:send("h1", "short")
-    g:send("h1", frame(mac(1), MCAST))
+    -- runts and multicast sources are counted, dropped and refused: EINVAL
+    assert.equal("EINVAL", select(3, g:send("h1", "short")))
+    assert.equal("EINVAL", select(3, g:send("h1", frame(mac(1), MCAST))))
     s1 = g:msg("br:", "getclrstats", 1)
     assert.same({ 1, 1, 2 }, { s1.recvRunts, s1.recvInvalid, s1.recvPackets })
     assert.equal(0, g:msg("br:", "getstats", 1).recvPackets)
@@ -105,7 +105,10 @@ describe("the bridge node", function()
     assert(g:msg("br:", "setconfig", { loopTimeout = 5, minStableAge = 2, debugLevel = 2 }))
     g:send("h0", frame(BCAST, mac(1)))
     g:send("h1", frame(BCAST, mac(7)))
-    g:send("h1", frame(BCAST, mac(1))) -- mac 1 again, through a loop
+    -- mac 1 again, through a loop: the sender learns it, ELOOP, as from ng_bridge
+    local ok, err, name = g:send("h1", frame(BCAST, mac(1)))
+    assert.same({ nil, "ELOOP" }, { ok, name })
+    assert.matches("a loop: .* the link muted", err)
     assert.matches("loopback detected on link1", H.logs[#H.logs])
     local s = g:msg("br:", "getstats", 1)
     assert.same({ 1, 1 }, { s.loopDetects, s.loopDrops })
@@ -113,7 +116,7 @@ describe("the bridge node", function()
     assert.same({ 1, 0 }, { t.numHosts, t.hosts[1].linkNum })
     assert.matches("link1 muted for 5 s", g:status("br:"))
     local before = count(got, "h2")
-    g:send("h1", frame(BCAST, mac(8)))
+    assert.equal("ELOOP", select(3, g:send("h1", frame(BCAST, mac(8))))) -- muted
     assert.equal(before, count(got, "h2"))
     assert.equal(2, g:msg("br:", "getstats", 1).loopDrops)
     g:advance(4)
@@ -141,6 +144,15 @@ describe("the bridge node", function()
     assert(g:msg("br:", "reset"))
     assert.same({ 0, 0 }, { g:msg("br:", "gettable").numHosts, g:msg("br:", "getstats", 0).loopDetects })
     assert.equal("0 hosts, 3 links\n", g:status("br:"))
+    g:close()
+  end)
+
+  it("refuses to be joined to itself: ELOOP, as ng_bridge's newhook", function()
+    local g = bridge(1)
+    local ok, err, name = g:connect("br:", ".", "link1", "link2")
+    assert.same({ nil, "ELOOP" }, { ok, name })
+    assert.matches("joined to the bridge itself is a loop", err)
+    assert.equal(1, g:show("br:").node.hooks) -- neither half stayed
     g:close()
   end)
 
@@ -287,11 +299,16 @@ describe("the bridge node", function()
     assert.same({ 1, "link1" }, { g:msg("br:", "gettable").hosts[1].linkNum, g:msg("br:", "gettable").hosts[1].hook })
     assert.equal("movehost: no hook given, and the message came by none",
       err("movehost", '{ addr="02:00:00:00:00:03" hook="" }'))
-    for _, bad in ipairs { "link", "link01", "uplink0", "linkx", "uplink-1", "eth0", "link1000001" } do
+    for _, bad in ipairs { "link", "link01", "uplink0", "linkx", "uplink-1", "eth0", "link2147483648" } do
       local ok, e = g:connect(".", "br:", "x", bad)
       assert.is_nil(ok)
-      assert.matches("bridge has no hook '" .. bad:gsub("%-", "%%-") .. "' %(link0..link1000000, uplink1..", e)
+      assert.matches("bridge has no hook '" .. bad:gsub("%-", "%%-") .. "' %(link0..link2147483647, uplink1..", e)
     end
+    -- link numbers as large as ng_bridge's, and getstats reaches them
+    assert(g:connect(".", "br:", "big", "link2147483647"))
+    assert(g:connect(".", "br:", "bigup", "uplink2147483647"))
+    assert.equal(0, g:msg("br:", "getstats", 2147483647).recvPackets)
+    assert.equal(0, g:msg("br:", "getstats", -2147483647).recvPackets)
     g:close()
   end)
 end)

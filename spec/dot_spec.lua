@@ -23,6 +23,15 @@ describe("g:dot", function()
     assert.matches('"2" %-%- "3" %[ headlabel = "in", taillabel = "right", label = "5 >\\n< 0" %]', d)
   end)
 
+  it("escapes what a name may hold that Graphviz would read as syntax", function()
+    -- netgraph lets a name hold anything but . and :
+    assert(g:mkpeer("hub", 'a"b', "x|y"))
+    assert(g:name('.:a"b', "my {hub} <1>"))
+    local d = g:dot()
+    assert.truthy(d:find('label = "{my \\{hub\\} \\<1\\>:|{hub|', 1, true), d)
+    assert.truthy(d:find('headlabel = "x|y", taillabel = "a\\"b"', 1, true), d)
+  end)
+
   it("writes the text to a .dot file, and a picture for .svg", function()
     local f = os.tmpname() .. ".dot"
     assert.is_true(g:dot { file = f })

@@ -65,9 +65,11 @@ describe("netgraph verbs", function()
     assert.equal("ENOENT", code)
     r, err, code = g:msg("nowhere:", "nodeinfo")
     assert.same({ nil, "no node named 'nowhere'", "ENOENT" }, { r, err, code })
-    r, err, code = g:msg("[zz]:", "nodeinfo")
+    r, err, code = g:msg("[zz]:", "nodeinfo") -- not an id: a name, as netgraph reads it
+    assert.same({ nil, "no node named '[zz]'", "ENOENT" }, { r, err, code })
+    r, err, code = g:msg("a.b:", "nodeinfo")
     assert.equal("EINVAL", code)
-    assert.matches("malformed address '%[zz%]:'", err)
+    assert.matches("malformed address 'a%.b:'", err)
     g:mkpeer("tee", "t", "left")
     r, err, code = g:mkpeer("tee", "t", "left")
     assert.equal("EEXIST", code)
@@ -85,18 +87,63 @@ describe("netgraph verbs", function()
 
   it("takes node ids of 1 to 8 hex digits only", function()
     g:mkpeer("tee", "t", "left")
-    assert.equal(2, g:node("[2]:"):id())
-    assert.equal(2, g:node("[00000002]:"):id())
-    assert.equal(2, g:node("[Fe]:") and 2 or g:node("[2]:"):id())
-    for _, bad in ipairs { "[-fffffffffffffffe]:", "[+2]:", "[ 2]:", "[2 ]:", "[0x2]:",
-        "[000000002]:", "[100000002]:", "[]:", "[0]:", "[00000000]:", "[2]x:" } do
+    assert.equal(2, g:node("[2]:").id)
+    assert.equal(2, g:node("[00000002]:").id)
+    assert.equal(2, g:node("[Fe]:") and 2 or g:node("[2]:").id)
+    for _, bad in ipairs { "[000000002]:", "[100000002]:" } do
       local r, err, code = g:node(bad)
       assert.is_nil(r, bad)
       assert.equal("EINVAL", code, bad)
       assert.matches("malformed address .*non%-zero hex number of 1 to 8 digits", err, 1, false, bad)
     end
+    -- what is not an id is a name (ng_name2noderef), and nobody has it
+    for _, other in ipairs { "[-fffffffffffffffe]:", "[+2]:", "[ 2]:", "[2 ]:", "[0x2]:",
+        "[]:", "[0]:", "[00000000]:", "[2]x:" } do
+      local r, err, code = g:node(other)
+      assert.is_nil(r, other)
+      assert.equal("ENOENT", code, other)
+      assert.matches("^no node named ", err, 1, false, other)
+    end
     local r, err, code = g:node("[fffffffe]:")
     assert.same({ nil, "no node with id [fffffffe]", "ENOENT" }, { r, err, code })
+  end)
+
+  it("reads paths as ng_path_parse does: one dot at either end dropped", function()
+    g:mkpeer("tee", "t", "left")
+    g:mkpeer(".:t", "tee", "right", "left")
+    assert.is_true(g:name(".:t", "first"))
+    local function id(path) local r = g:msg(path, "nodeinfo"); return r and r.id end
+    assert.equal(2, id(".t"))
+    assert.equal(2, id("t."))
+    assert.equal(2, id(".t."))
+    assert.equal(2, id("first:."))
+    assert.equal(3, id("first:.right."))
+    assert.equal(3, id(".:t.right."))
+    assert.equal(1, id("."))
+    assert.equal(1, id(".:."))
+    for _, bad in ipairs { "t..right", "..t", "first:..", "fi.rst:", "a:b:c" } do
+      local r, err, code = g:msg(bad, "nodeinfo")
+      assert.is_nil(r, bad)
+      assert.equal("EINVAL", code, bad)
+      assert.matches("^malformed address", err, 1, false, bad)
+    end
+    assert.equal("ENOENT", select(3, g:msg("first:nohook", "nodeinfo")))
+  end)
+
+  it("names the script's node as netgraph names any node", function()
+    local r, err, code = mg.engine { name = string.rep("y", 32) }
+    assert.same({ nil, "node name '" .. string.rep("y", 32) .. "' is longer than 31 characters",
+      "ENAMETOOLONG" }, { r, err, code })
+    r, err, code = mg.engine { name = "a:b" }
+    assert.same({ nil, "node name 'a:b' may not contain ':'", "EINVAL" }, { r, err, code })
+    r, err, code = mg.engine { name = "[1]" }
+    assert.equal("EINVAL", code)
+    local e2 = assert(mg.engine { name = string.rep("y", 31) .. "" })
+    assert.equal(string.rep("y", 31), e2:node(".").name)
+    e2:close()
+    e2 = assert(mg.engine { name = "my node" }) -- a space is a name's like any byte
+    assert.equal("my node", e2:node("my node:").name)
+    e2:close()
   end)
 
   it("refuses names with a NUL byte instead of cutting them", function()
@@ -121,7 +168,7 @@ describe("netgraph verbs", function()
     assert.equal("field 'name' may not contain a NUL byte", err)
     assert.error_matches(function() g:msg(".:t", "name", { ["na\0me"] = "x" }) end,
       "a table key may not contain a NUL byte")
-    assert.equal("", g:node(".:t"):name()) -- nothing was named "ab"
+    assert.equal("", g:node(".:t").name) -- nothing was named "ab"
     assert.is_nil(g:node("ab:"))
   end)
 
@@ -131,7 +178,7 @@ describe("netgraph verbs", function()
     local _, err = g:name(".:t", long)
     assert.equal("node name '" .. string.rep("n", 64) .. "'... is longer than 31 characters", err)
     _, err = g:node("bad\1name\n:")
-    assert.equal("malformed address 'bad\\x01name\\n:': node name 'bad\\x01name\\n' may not contain '\\x01'", err)
+    assert.equal("no node named 'bad\\x01name\\n'", err) -- a name may hold any byte but . and :
     _, err = g:msg(".:t", "frob\27[31m")
     assert.matches("has no command 'frob\\x1b%[31m'", err)
     _, err = g:mkpeer(string.rep("t", 5000), "a", "b")
@@ -339,17 +386,19 @@ describe("netgraph verbs", function()
     g:mkpeer("tee", "t", "left")
     g:name(".:t", "tt")
     local n = g:node("tt:")
-    assert.equal("tee", n:type())
-    assert.equal("tt", n:name())
-    assert.equal(2, n:id())
-    assert.equal("[2]:", n:path())
+    assert.equal("tee", n.type)
+    assert.equal("tt", n.name)
+    assert.equal(2, n.id)
+    assert.equal("[2]:", n.path)
+    assert.is_true(n.valid) -- fields, not methods: "if n.valid" can be false
+    assert.error_matches(function() n.id = 7 end, "node.id is the node's own and read%-only")
     assert.same({ "left" }, n:hooks())
     assert.equal(0, n:stats().dropped)
     assert.truthy(n:msg("getstats").left)
     assert.matches("mg.node %[2%] tee tt", tostring(n))
     assert.is_true(n:shutdown())
-    assert.is_false(n:valid())
-    assert.error_matches(function() n:id() end, "the node is gone")
+    assert.is_false(n.valid)
+    assert.error_matches(function() return n.id end, "the node is gone")
     local r, err = g:node("nope:")
     assert.is_nil(r)
     assert.matches("no node named 'nope'", err)

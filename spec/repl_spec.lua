@@ -22,6 +22,34 @@ describe("mg.repl", function()
       "x = 1", "print(list)", "types[1]", "show { a }", "msg 'x'" } do
       assert.is_false(repl.is_command(l), l)
     end
+    -- a double-quoted word is a command's argument, unless Lua has a value by the verb's name
+    local s = session()
+    assert.is_true(repl.is_command('show "my hub:"', s))
+    s.env.show = print
+    assert.is_false(repl.is_command('show "my hub:"', s))
+  end)
+
+  it("splits a command at spaces, a double-quoted word keeping its own", function()
+    local words, stops = repl.split('name  t "my \\"big\\" hub" x"y "z')
+    assert.same({ "name", "t", 'my "big" hub', 'x"y', '"z' }, words)
+    assert.same({ 4, 7, 24, 28, 31 }, stops)
+    local s, g = session()
+    assert.is_true(repl.line(s, "mkpeer . hub a a"))
+    assert.is_true(repl.line(s, 'name a "test hub"'))
+    assert.equal("test hub", g:node(".:a").name)
+    assert.is_true(repl.line(s, 'msg "test hub:" nodeinfo'))
+    assert.matches('name="test hub"', s.text())
+    local r, err = repl.line(s, "name a test hub") -- ngctl's usage error, with the way out
+    assert.is_nil(r)
+    assert.equal('name: a name is one word; one with a space goes in double quotes: name a "test hub"', err)
+    assert.is_true(repl.line(s, 'msg a name { name="other hub" }'))
+    assert.equal("other hub", g:node(".:a").name)
+    -- netgraph's errors, as ngctl prints them
+    assert.same({ nil, "send msg: Address already in use: node name 'other hub' is already in use by [2]" },
+      { repl.line(s, 'name . "other hub"') })
+    local r2, e2 = repl.line(s, "connect . . a b")
+    assert.is_nil(r2)
+    assert.matches("^send msg: File exists: node %[1%] %(%a+%) already has a hook 'a'$", e2)
   end)
 
   it("runs commands and prints as ngctl does", function()
@@ -69,7 +97,8 @@ describe("mg.repl", function()
     local s, g = session()
     local r, err = repl.line(s, "mkpeer . nosuch a b")
     assert.is_nil(r)
-    assert.equal("unknown node type 'nosuch'", err)
+    -- as ngctl says it ("send msg: No such file or directory"), then what moongraph knows
+    assert.equal("send msg: No such file or directory: unknown node type 'nosuch'", err)
     r, err = repl.line(s, "connect")
     assert.equal("usage: connect [path] <relpath> <hook> <peerhook>", err)
     r, err = repl.line(s, "help nothing")
@@ -103,7 +132,7 @@ describe("mg.repl", function()
     local bad = H.tmpfile("name .:t tee2\nmkpeer . nosuch a b\n")
     local r, err = repl.line(s, "read " .. bad)
     assert.is_nil(r)
-    assert.equal(bad .. ":2: unknown node type 'nosuch'", err)
+    assert.equal(bad .. ":2: send msg: No such file or directory: unknown node type 'nosuch'", err)
     r, err = repl.line(s, "read /nonexistent/x")
     assert.matches("^read: /nonexistent/x: No such file", err)
     assert.is_true(repl.line(s, "debug"))

@@ -35,6 +35,11 @@ local function write(text, file)
   return true
 end
 
+-- A name may hold any byte but . and : (netgraph's rule): in a record
+-- label \ " { } | < > would be Graphviz's syntax, in a plain one \ and ".
+local function record_text(s) return (s:gsub('[\\"{}|<>]', "\\%0")) end
+local function label_text(s) return (s:gsub('[\\"]', "\\%0")) end
+
 function M.dot(g, opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'dot' ({ file=..., stats=true } expected)", 2)
@@ -47,7 +52,7 @@ function M.dot(g, opts)
   local function add(fmt, ...) out[#out + 1] = fmt:format(...) end
   for _, n in ipairs(nodes) do
     add('\t\t"%x" [ label = "{%s:|{%s|[%x]:}}" ];\n', n.id,
-      n.name ~= "" and n.name or "<unnamed>", n.type, n.id)
+      n.name ~= "" and record_text(n.name) or "<unnamed>", record_text(n.type), n.id)
   end
   add("\t};\n\tsubgraph cluster_disconnected {\n\t\tbgcolor = pink;\n")
   for _, n in ipairs(nodes) do
@@ -75,7 +80,7 @@ function M.dot(g, opts)
             out_of(p, h.peerhook))
         end
         add('\t"%x" -- "%x" [ headlabel = "%s", taillabel = "%s"%s ];\n', n.id, p,
-          h.peerhook, h.ourhook, label)
+          label_text(h.peerhook), label_text(h.ourhook), label)
       end
     end
   end

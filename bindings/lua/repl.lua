@@ -93,9 +93,14 @@ def("connect", "connect [path] <relpath> <hook> <peerhook>",
     return s.g:connect(".", a[1], a[2], a[3])
   end, { "join" })
 
-def("name", "name <path> <name>", "Give the node at <path> a name",
+def("name", "name <path> <name>", "Give the node at <path> a name " ..
+  "(one with a space in double quotes: name t \"my hub\")",
   function(s, a, c)
     need(a, 2, c)
+    if #a > 2 then
+      return nil, 'name: a name is one word; one with a space goes in double quotes: name ' ..
+        a[1] .. ' "' .. table.concat(a, " ", 2) .. '"'
+    end
     return s.g:name(a[1], a[2])
   end)
 
@@ -117,8 +122,8 @@ def("show", "show [-n] <path>", "Show a node and its hooks (-n: no hooks)",
     local nohooks = false
     if a[1] == "-n" then nohooks = true; table.remove(a, 1) end
     need(a, 1, c)
-    local r, err = s.g:show(a[1])
-    if not r then return nil, err end
+    local r, err, ename = s.g:show(a[1])
+    if not r then return nil, err, ename end
     out(s, "%s\n", nodeinfo_line(r.node))
     if nohooks or #r.hooks == 0 then return true end
     out(s, "  %-15s %-15s %-12s %-15s %-15s\n", "Local hook", "Peer name",
@@ -142,8 +147,8 @@ def("list", "list [-l] [-n]", "List nodes (-n: named only, -l: with hooks)",
       if f:find("l") then long = true end
       if f:find("n") then named = true end
     end
-    local nodes, err = s.g:list(named)
-    if not nodes then return nil, err end
+    local nodes, err, ename = s.g:list(named)
+    if not nodes then return nil, err, ename end
     out(s, "There are %d total %snodes:\n", #nodes, named and "named " or "")
     for _, ni in ipairs(nodes) do
       if long then commands.show.fn(s, { string.format("[%x]:", ni.id) })
@@ -165,8 +170,8 @@ def("types", "types", "List the node types",
 def("status", "status <path>", "The node's status text",
   function(s, a, c)
     need(a, 1, c)
-    local r, err = s.g:status(a[1])
-    if not r then return nil, err end
+    local r, err, ename = s.g:status(a[1])
+    if not r then return nil, err, ename end
     out(s, "Status for \"%s\":\n%s\n", a[1], r)
     return true
   end)
@@ -188,9 +193,9 @@ def("msg", "msg <path> <command> [args]",
   function(s, a, c, rest)
     need(a, 2, c)
     local path, cmd = a[1], a[2]
-    local args = rest:match("^%s*%S+%s+%S+%s+%S+%s*(.-)%s*$")
-    local r, err = s.g:msg_text(path, cmd, args ~= "" and args or nil)
-    if r == nil then return nil, err end
+    local args = rest(2)
+    local r, err, ename = s.g:msg_text(path, cmd, args ~= "" and args or nil)
+    if r == nil then return nil, err, ename end
     if r ~= true then -- ngctl's MsgRead: the reply's command, its number, whence
       local num, id = cmdnum(s, path, cmd)
       out(s, "Rec'd response \"%s\" (%d) from \"%s\":\nArgs:\t%s\n", cmd, num,
@@ -201,8 +206,8 @@ def("msg", "msg <path> <command> [args]",
 
 def("stats", "stats [path]", "Engine counters of a node and its hooks",
   function(s, a)
-    local r, err = s.g:msg_text(a[1] or ".", "stats")
-    if not r then return nil, err end
+    local r, err, ename = s.g:msg_text(a[1] or ".", "stats")
+    if not r then return nil, err, ename end
     out(s, "%s\n", r)
     return true
   end)
@@ -264,7 +269,7 @@ def("config", "config <path> [arguments]",
   function(s, a, c, rest)
     need(a, 1, c)
     local path = a[1]
-    local args = rest:match("^%s*%S+%s+%S+%s*(.-)%s*$") or ""
+    local args = rest(1)
     local r, err
     if args ~= "" then
       r, err = s.g:msg_text(path, "setconfig", args)
@@ -457,21 +462,51 @@ repl.commands = commands
 -- }======================================================
 
 -- {====================================================== one line
+-- The words of a command line, split at white space as ngctl does, and
+-- where each ends (stops[i]: the index of its last byte).  Unlike ngctl, a
+-- word that starts with a double quote runs to the closing one, with \"
+-- and \\ inside, so that a name with a space can be given: name t "my hub";
+-- without a closing quote (followed by a space or the end) it is a plain word.
 local function split(line)
-  local words = {}
-  for w in line:gmatch("%S+") do words[#words + 1] = w end
-  return words
+  local words, stops, i = {}, {}, 1
+  while true do
+    local from = line:find("%S", i)
+    if not from then break end
+    local word, stop
+    if line:sub(from, from) == '"' then
+      local j, buf = from + 1, {}
+      while j <= #line do
+        local ch = line:sub(j, j)
+        if ch == "\\" and j < #line then buf[#buf + 1] = line:sub(j + 1, j + 1); j = j + 2
+        elseif ch == '"' then break
+        else buf[#buf + 1] = ch; j = j + 1 end
+      end
+      if j <= #line and not line:sub(j + 1, j + 1):match("%S") then
+        word, stop = table.concat(buf), j
+      end
+    end
+    if not word then
+      stop = (line:find("%s", from) or #line + 1) - 1
+      word = line:sub(from, stop)
+    end
+    words[#words + 1], stops[#stops + 1] = word, stop
+    i = stop + 1
+  end
+  return words, stops
 end
+repl.split = split
 
 -- Is this line a command rather than Lua?  A verb followed by nothing, or
 -- by a space and then something that cannot continue a Lua expression or
 -- statement ("name = 1", "show(x)", "list .x", "name:m()" stay Lua).
-function repl.is_command(line)
+function repl.is_command(line, s)
   local verb, rest = line:match("^%s*([%a?]+)(.*)$")
   if not verb or not commands[verb] then return false end
   if rest:match("^%s*$") then return true end
   if not rest:match("^%s") then return false end
   local arg = rest:match("^%s+(.*)$")
+  -- show "my hub:" is the verb with a quoted word, unless Lua has a show
+  if arg:match('^"') and s and s.env[verb] == nil then return true end
   if arg:match("^[=({\"']") then return false end
   if arg:match("^%[") and not arg:match("^%[%x+%]") then return false end
   if arg:match("^[.:][%a_]") then return false end
@@ -499,19 +534,30 @@ local function argerror(verb, m)
   return m
 end
 
+-- An engine's error as ngctl words it, what failed and the C library's
+-- text for the errno ("send msg: File exists"), then what moongraph knows
+-- of it: "send msg: File exists: node [1] (ctl) already has a hook 'a'".
+local function ngctl_error(c, err, ename)
+  local text = ename and mg.strerror(ename)
+  if not text then return err end
+  return string.format("%s: %s: %s", c.name == "write" and "write" or "send msg", text, err)
+end
+
 -- Run one command; true, or nil and a message.
 function repl.command(s, line)
-  local words = split(line)
+  local words, stops = split(line)
   if #words == 0 then return true end
   local c = commands[words[1]]
   if not c then return nil, unknown(words[1]) end
   table.remove(words, 1)
-  local ok, r, err = pcall(c.fn, s, words, c, line)
+  -- what follows the verb's nth word, as typed (msg's and config's arguments)
+  local function after(n) return stops[n + 1] and line:sub(stops[n + 1] + 1):match("^%s*(.-)%s*$") or "" end
+  local ok, r, err, ename = pcall(c.fn, s, words, c, after)
   if not ok then
     if type(r) == "table" and r.usage then return nil, "usage: " .. r.usage.usage end
     return nil, argerror(c.name, tostring(r))
   end
-  if r == nil then return nil, err end
+  if r == nil then return nil, ngctl_error(c, err, ename) end
   return true
 end
 
@@ -594,7 +640,7 @@ function repl.line(s, line)
     return r, err
   end
   if line:match("^%s*$") or line:match("^%s*#") then return true end
-  if repl.is_command(line) then return repl.command(s, line) end
+  if repl.is_command(line, s) then return repl.command(s, line) end
   -- a word that Lua does not know, then words that are not Lua: a verb
   -- mistyped ("mkpee . tee a b"), or one alone near a verb ("lst")
   local word, rest = line:match("^%s*([%a_][%w_]*)(.*)$")
