@@ -101,6 +101,7 @@ static void read_burst(eif_t *s) {
     }
     mg_buf_t *b = mg_buf_new(0);
     mg_buf_lend(b, s->rbuf, (uint32_t)r); /* copied only if it must wait */
+    b->wirelen = (uint32_t)r;
     b->ts = mg_now(e);
     b->linktype = 1;
     mg_forward(s->ether, mg_data_new(s->node, b));

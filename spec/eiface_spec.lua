@@ -76,7 +76,10 @@ describe("the eiface node", function()
     assert.same({ 3, 180 }, { s.ipackets, s.ibytes })
     -- and the other way: what the kernel sends leaves by ether
     local got = {}
-    g:on_data(function(_, item) got[#got + 1] = item:bytes() end)
+    g:on_data(function(_, item)
+      assert.equal(#item:bytes(), item:len()) -- whole frames, their length on the wire
+      got[#got + 1] = item:bytes()
+    end)
     U.while_running(g, "ip netns exec " .. ns .. " ping -c 1 -W 1 10.99.0.7")
     assert.is_true(#got >= 1)
     assert.equal("\8\6", got[1]:sub(13, 14)) -- who has 10.99.0.7?
