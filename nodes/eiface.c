@@ -294,6 +294,18 @@ static int make_tap(mg_node_t *n, eif_t *s, char *buf) {
   return mg_error(-ENOSPC, "eiface: ngeth0 to ngeth%u are all taken", MAXUNIT);
 }
 
+/* The poll is the loop's: made where the node's items run (a loop-only
+** type), not where mkpeer ran, which may be a worker. */
+static int poll_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t b) {
+  (void)h; (void)a; (void)b;
+  eif_t *s = mg_node_priv(n);
+  s->poll = mg_calloc(1, sizeof *s->poll);
+  uv_poll_init(mg_engine_loop(mg_node_engine(n)), s->poll, s->fd);
+  s->poll->data = s;
+  arm(s);
+  return 0;
+}
+
 static int eif_constructor(mg_node_t *n) {
   eif_t *s = mg_node_priv(n);
   char name[IFNAMSIZ];
@@ -309,10 +321,7 @@ static int eif_constructor(mg_node_t *n) {
   }
   carrier(s, 0); /* up when ether is connected */
   s->rbuf = mg_alloc(FRAMEMAX);
-  s->poll = mg_calloc(1, sizeof *s->poll);
-  uv_poll_init(mg_engine_loop(mg_node_engine(n)), s->poll, s->fd);
-  s->poll->data = s;
-  arm(s);
+  mg_send_fn(n, NULL, poll_fn, NULL, 0, MG_QUEUE);
   if (mg_node_setname(n, name)) /* nothing can fail after it */
     mg_log(mg_node_engine(n), MG_LOG_WARN, "eiface: %s: can't take it as a node name: %s",
            name, mg_errmsg());

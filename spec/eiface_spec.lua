@@ -85,6 +85,24 @@ describe("the eiface node", function()
     assert.equal("\8\6", got[1]:sub(13, 14)) -- who has 10.99.0.7?
   end)
 
+  it("works in an engine with workers, made by a node that runs on them", function()
+    local ns = assert(U.netns("eif"))
+    local g = H.engine { workers = 2 }
+    finally(function()
+      g:close()
+      U.drop(ns)
+    end)
+    local got = 0
+    g:on_data(function() got = got + 1 end)
+    assert(g:mkpeer("tee", "t", "left"))
+    assert(g:mkpeer(".:t", "eiface", "right", "ether")) -- the tee's mkpeer
+    local ifname = g:msg(".:t.right", "getifname")
+    U.move_in(ifname, ns, "10.99.0.1/24")
+    U.while_running(g, "ip netns exec " .. ns .. " ping -c 1 -W 1 10.99.0.7")
+    assert.is_true(got >= 1) -- its ARP requests, through the tee
+    assert.is_true(g:msg(ifname .. ":", "getstats").opackets >= 1)
+  end)
+
   it("sets its address, renames itself and its node, and refuses what it cannot do", function()
     local g = H.engine()
     finally(function() g:close() end)
