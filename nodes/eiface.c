@@ -6,8 +6,9 @@
 **           ether; frames arriving on ether are received by the kernel as
 **           if from a wire.
 ** MESSAGES  getifname -> "ngeth0"; set 02:00:00:00:00:01 (the link-level
-**           address); setifname "name" (the interface, taken down first,
-**           and the node take the new name); getstats -> { ipackets ibytes
+**           address); setifname "name" (the interface and the node take
+**           the new name; older kernels want the interface down: EBUSY);
+**           getstats -> { ipackets ibytes
 **           iqdrops ierrors opackets obytes onohook }; clrstats.
 ** A new node takes the first name ngethN free both as an interface here
 ** and as a node name, and is named so (`shutdown ngeth0:`).  It stays when
@@ -368,7 +369,7 @@ static const mg_cmd_t eif_cmds[] = {
   {"getifname", EIF_GETIFNAME, MG_CMD_READONLY, "", "the interface's name: \"ngeth0\""},
   {"set", EIF_SET, 0, "02:00:00:00:00:01", "the interface's link-level address"},
   {"setifname", EIF_SETIFNAME, 0, "\"wan0\"",
-   "rename the interface (down, in this namespace) and the node"},
+   "rename the interface (in this namespace; older kernels want it down) and the node"},
   {"getstats", EIF_GETSTATS, MG_CMD_READONLY, "",
    "{ ipackets ibytes iqdrops ierrors opackets obytes onohook }: i, from ether into the "
    "interface; o, from the interface out of ether"},
