@@ -420,6 +420,9 @@ mg_hook_t *mg_hook_next(mg_hook_t *h);
 /* [any] Send a new data item made of b (taken) out of n's hook: at once
 ** when the node can be entered as a reader, else in its turn (queued). */
 int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b);
+/* [writer] Name the node itself, as the name message does (ng_name_node:
+** eiface takes its interface's name); 0, or the message's error. */
+int mg_node_setname(mg_node_t *n, const char *name);
 /* [inside] Ask for this node's own shutdown, queued (ng_rmnode_self). */
 void mg_node_rmself(mg_node_t *n);
 

@@ -180,6 +180,8 @@ int mg__set_name(mg_node_t *n, const char *name) {
   pthread_mutex_unlock(&e->topo);
   return 0;
 }
+
+int mg_node_setname(mg_node_t *n, const char *name) { return mg__set_name(n, name); }
 /* }====================================================== */
 
 /*

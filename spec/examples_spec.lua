@@ -264,3 +264,36 @@ describe("the patch, tag and source examples", function()
     assert.matches("usage:", out)
   end)
 end)
+
+describe("the tap example", function()
+  local U = dofile(H.root .. "/spec/eiface_util.lua")
+  local why = U.unable()
+  if why then
+    pending("skipped: " .. why)
+    return
+  end
+
+  it("replays the sample into a TAP interface and captures what the kernel sends", function()
+    local ns = assert(U.netns("tap"))
+    local out, log = os.tmpname() .. ".pcap", os.tmpname()
+    finally(function()
+      U.drop(ns)
+      os.remove(out)
+      os.remove(log)
+    end)
+    H.execute("ip netns exec " .. ns .. " " .. q(H.moongraph) .. " " ..
+      q(H.root .. "/scripts/examples/tap.lua") .. " " .. out .. " 3 " ..
+      q(H.root .. "/pcaps/sample.pcap") .. " >" .. log .. " 2>&1 &")
+    local ifname = H.wait(100, function() return H.slurp(log):match("(ngeth%d+) up") end)
+    assert.truthy(ifname, H.slurp(log))
+    -- the kernel asks for a neighbour: its ARP requests leave by the tap
+    local x = "ip netns exec " .. ns .. " "
+    H.run(x .. "ip addr add 10.98.0.1/24 dev " .. ifname)
+    H.run(x .. "ping -c 2 -i 0.2 -W 1 10.98.0.2")
+    assert.truthy(H.wait(100, function() return H.slurp(log):match("frames into") end))
+    local said = H.slurp(log)
+    assert.matches(ifname .. ": 300 frames into the kernel %(0 refused%)", said)
+    local got = dump(out, "-nn")
+    assert.matches("ARP, Request who%-has 10%.98%.0%.2 tell 10%.98%.0%.1", got)
+  end)
+end)

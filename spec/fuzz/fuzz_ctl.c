@@ -4,6 +4,8 @@
 **
 **   . t -- left tee right -- a hub b -- one o2m many0 -- e echo
 **   . tap -- left2right tee           hub c -- in bpf yes -- h hole
+**                                     hub d -- ether macfilter default
+**                                                  -- original vlan_rotate
 **
 ** The first byte chooses the workers (even: none, odd: two).  Each line
 ** after it is "PATH CMD ARGS" with ARGS in text form, or "> HOOK BYTES"
@@ -28,7 +30,8 @@ static mg_engine_t *graph(int workers, mg_node_t **ctl) {
   mg_engine_t *e = mg_engine_new(&o);
   mg_set_log(e, quiet, NULL);
   const mg_type_t *types[] = {&mg_type_tee, &mg_type_hub, &mg_type_one2many,
-                              &mg_type_echo, &mg_type_bpf, &mg_type_hole};
+                              &mg_type_echo, &mg_type_bpf, &mg_type_hole,
+                              &mg_type_macfilter, &mg_type_vlan_rotate};
   for (size_t i = 0; i < sizeof types / sizeof *types; i++)
     mg_type_register(e, types[i]);
   mg_node_t *c = *ctl = mg_ctl_new(e, "ctl");
@@ -38,6 +41,9 @@ static mg_engine_t *graph(int workers, mg_node_t **ctl) {
            mg_mkpeer(c, "o2m:", "echo", "many0", "e") || mg_name(c, "o2m:many0", "echo") ||
            mg_mkpeer(c, "hub:", "bpf", "c", "in") || mg_name(c, "hub:c", "bpf") ||
            mg_mkpeer(c, "bpf:", "hole", "yes", "h") || mg_name(c, "bpf:yes", "hole") ||
+           mg_mkpeer(c, "hub:", "macfilter", "d", "ether") || mg_name(c, "hub:d", "mf") ||
+           mg_mkpeer(c, "mf:", "vlan_rotate", "default", "original") ||
+           mg_name(c, "mf:default", "vr") ||
            mg_connect(c, ".", "tee:", "tap", "left2right") ||
            mg_ctl_call_text(c, "bpf:", "setprogram",
                             "{ thisHook=\"in\" ifMatch=\"yes\" ifNotMatch=\"no\" expr=\"udp\" }",
