@@ -194,3 +194,127 @@ describe("ksocket's errors", function()
     g:close()
   end)
 end)
+
+-- Two moongraph processes, one in each of two network namespaces joined
+-- by a veth pair (10.77.0.1 and 10.77.0.2): A replays the sample capture
+-- into a ksocket, B writes what its ksocket receives; both are
+-- scripts/examples/tunnel.lua.  Needs root.
+describe("ksocket between two processes in two network namespaces", function()
+  local function root() return (H.run("id -u")):match("^0%s") ~= nil end
+  if not root() or select(2, H.run("command -v ip && command -v tcpdump")) ~= 0 then
+    pending("needs root, ip and tcpdump: skipped (these tests make network namespaces)")
+    return
+  end
+  local tag = tostring(math.random(100000, 999999))
+  local nsa, nsb = "mgtest-" .. tag .. "-a", "mgtest-" .. tag .. "-b"
+  local made, code = H.run("ip netns add " .. nsa .. " && ip netns add " .. nsb)
+  if code ~= 0 then
+    H.run("ip netns del " .. nsa .. " 2>/dev/null")
+    pending("cannot make a network namespace here: " .. made)
+    return
+  end
+  local tmp = os.tmpname()
+  local TUNNEL = H.root .. "/scripts/examples/tunnel.lua"
+
+  setup(function()
+    for _, c in ipairs {
+      "ip link add va netns " .. nsa .. " type veth peer name vb netns " .. nsb,
+      "ip -n " .. nsa .. " addr add 10.77.0.1/24 dev va",
+      "ip -n " .. nsb .. " addr add 10.77.0.2/24 dev vb",
+      "ip -n " .. nsa .. " addr add fd77::1/64 dev va nodad",
+      "ip -n " .. nsb .. " addr add fd77::2/64 dev vb nodad",
+      "ip -n " .. nsa .. " link set va up", "ip -n " .. nsb .. " link set vb up",
+      "ip -n " .. nsa .. " link set lo up", "ip -n " .. nsb .. " link set lo up",
+    } do
+      local out, rc = H.run(c)
+      assert(rc == 0, c .. ": " .. out)
+    end
+  end)
+
+  teardown(function()
+    for _, ns in ipairs { nsa, nsb } do
+      H.run("ip netns pids " .. ns .. " | xargs -r kill 2>/dev/null")
+      H.run("ip netns del " .. ns)
+    end
+    os.remove(tmp)
+  end)
+
+  -- tunnel.lua in namespace ns with these arguments, in the background:
+  -- a function that waits for it and gives its output and status
+  local runs = 0
+  local function start(ns, args)
+    runs = runs + 1
+    local log, st = tmp .. "-" .. runs .. ".log", tmp .. "-" .. runs .. ".status"
+    os.remove(st)
+    H.execute(string.format("(ip netns exec %s %s %s %s >%s 2>&1; echo $? >%s) &", ns,
+      q(H.moongraph), q(TUNNEL), args, q(log), q(st)))
+    return function()
+      H.wait(400, function() return H.slurp(st) ~= "" end)
+      local out = H.slurp(log)
+      os.remove(log)
+      local rc = tonumber(H.slurp(st))
+      os.remove(st)
+      return out, rc
+    end
+  end
+  -- until something in ns listens on port (udp or tcp)
+  local function listening(ns, proto, port)
+    return H.wait(200, function()
+      local out = H.run(string.format("ip netns exec %s ss -Hn%s 'sport = :%d'", ns,
+        proto == "udp" and "ua" or "tl", port))
+      return out:match("%d") ~= nil
+    end)
+  end
+  local function dump(file) return (H.run("tcpdump -nn -xx -t -r " .. q(file) .. " 2>/dev/null")) end
+
+  for _, c in ipairs {
+    { "UDP", "udp", "10.77.0.2:5000 10.77.0.1:5000", "10.77.0.1:5000 10.77.0.2:5000" },
+    { "TCP", "tcp", "--tcp 10.77.0.2:5001 -", "--tcp - 10.77.0.2:5001" },
+    { "UDP over IPv6", "udp", "[fd77::2]:5002 [fd77::1]:5002", "[fd77::1]:5002 [fd77::2]:5002" },
+    { "TCP over IPv6", "tcp", "--tcp [fd77::2]:5003 -", "--tcp - [fd77::2]:5003" },
+  } do
+    local what, proto, bargs, aargs = c[1], c[2], c[3], c[4]
+    it("carries the sample capture from A to B over " .. what .. ", every packet whole", function()
+      local got = tmp .. "-" .. proto .. ".pcap"
+      local port = tonumber(bargs:match(":(%d+) "))
+      local b = start(nsb, bargs .. " -w " .. q(got) .. " --count 300 --for 20")
+      if not listening(nsb, proto, port) then error("B never bound its port: " .. b()) end
+      local a = start(nsa, aargs .. " -i " .. q(SAMPLE) .. " --pps 3000")
+      local aout, arc = a()
+      assert.equal(0, arc, aout)
+      assert.matches("tunnel: 300 sent, 0 received, 0 dropped, 0 errors", aout)
+      local bout, brc = b()
+      assert.equal(0, brc, bout)
+      assert.matches("tunnel: 0 sent, 300 received, 0 dropped, 0 errors", bout)
+      -- the same packets, byte for byte (timestamps: B's, when each arrived)
+      local want = dump(SAMPLE)
+      assert.equal(300, select(2, want:gsub("\n%S", "")) + 1)
+      assert.equal(want, dump(got))
+      os.remove(got)
+    end)
+  end
+
+  it("says connection refused when nobody listens, and exits 1", function()
+    local a = start(nsa, "--tcp - 10.77.0.2:5999 -i " .. q(SAMPLE))
+    local out, rc = a()
+    assert.equal(1, rc, out)
+    assert.matches("tunnel: connecting: Connection refused", out)
+    assert.matches("ksocket %[%x+%]: connecting: Connection refused", out)
+  end)
+
+  it("counts the peer gone mid-stream, and B goes on to write what it had", function()
+    local got = tmp .. "-gone.pcap"
+    local b = start(nsb, "--tcp 10.77.0.2:5004 - -w " .. q(got) .. " --for 3")
+    assert.is_truthy(listening(nsb, "tcp", 5004))
+    -- a peer that sends one whole frame and half of the next, then goes
+    local out, rc = H.run(string.format("ip netns exec %s bash -c %s", nsa,
+      q([[printf '\000\000\000\005hello\000\000\000\012abc' >/dev/tcp/10.77.0.2/5004]])))
+    assert.equal(0, rc, out)
+    local bout, brc = b()
+    assert.equal(0, brc, bout)
+    assert.matches("tunnel: 0 sent, 1 received, 0 dropped, 1 errors", bout)
+    assert.matches("the peer closed the stream 7 bytes into a frame", bout)
+    assert.equal(1, select(2, dump(got):gsub("\n%S", "")) + 1)
+    os.remove(got)
+  end)
+end)
