@@ -161,6 +161,13 @@ static int parse_inet6(const char *all, size_t n, const char *p, const char *end
   return 0;
 }
 
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 static int parse_local(const char *all, size_t n, const char *p, const char *end,
                        mg_ksaddr_t *out) {
   struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
@@ -177,7 +184,13 @@ static int parse_local(const char *all, size_t n, const char *p, const char *end
         c = *p++;
         if (c == 'n') c = '\n';
         else if (c == 't') c = '\t';
-        else if (c != '\\' && c != '"') return bad(all, n, "only \\\\, \\\", \\n and \\t in a path");
+        else if (c == 'x') { /* two hex digits, as a name is printed */
+          int h = end - p >= 2 ? hexval(p[0]) : -1, l = h < 0 ? -1 : hexval(p[1]);
+          if (l < 0) return bad(all, n, "two hex digits after \\x");
+          c = (char)(h * 16 + l);
+          p += 2;
+        } else if (c != '\\' && c != '"')
+          return bad(all, n, "only \\\\, \\\", \\n, \\t and \\xHH in a path");
       }
       if (k >= sizeof sun->sun_path - 1) return bad(all, n, "a path of at most 107 bytes");
       path[k++] = c;
