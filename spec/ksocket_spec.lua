@@ -167,7 +167,7 @@ describe("ksocket's errors", function()
     g:close()
   end)
 
-  it("drops what it is sent before it has a peer, as ENOTCONN, counted", function()
+  it("drops what it is sent before it has a peer (EDESTADDRREQ; netgraph says ENOTCONN), counted", function()
     local g = H.engine()
     local a = ks(g, "a", "inet/dgram/udp")
     g:send("a", "nowhere")
