@@ -35,9 +35,12 @@
 ** counted in errors (refused: connections and datagrams refused) and
 ** kept in getstats' error, and the node goes on answering.
 **
-** connect on a stream returns at once (netgraph replies EINPROGRESS):
-** frames sent meanwhile wait in the buffer, and when the connection is
-** made or fails the asker gets a "connect" reply saying so.  accept
+** connect on a stream that cannot connect at once returns all the same
+** (netgraph replies EINPROGRESS): frames sent meanwhile wait in the
+** buffer, and when the connection is made or fails the asker gets a
+** "connect" reply saying so.  A stream's sent counts the frames written or
+** waiting in the buffer; those the buffer loses when the stream breaks
+** count in dropped too.  accept
 ** answers { nodeid addr } when a connection is waiting; otherwise nothing
 ** now, and the asker gets that reply when one comes (one per accept).
 ** The node it names holds the connection: connect a hook of any name to
@@ -452,8 +455,14 @@ static mg_value_t *accept_one(ks_t *s, int *err) {
     *err = failed(s, -rc, "accepting (%s)", mg_errmsg());
     return NULL;
   }
-  s->kids = mg_realloc(s->kids, (s->nkids + 1) * sizeof *s->kids);
-  s->kids[s->nkids++] = id;
+  uint32_t k2 = 0; /* the list holds the living only */
+  for (uint32_t i = 0; i < s->nkids; i++) {
+    mg_node_t *kn = mg_node_byid(mg_node_engine(s->node), s->kids[i]);
+    if (kn) s->kids[k2++] = s->kids[i], mg_node_unref(kn);
+  }
+  s->kids = mg_realloc(s->kids, (k2 + 1) * sizeof *s->kids);
+  s->kids[k2] = id;
+  s->nkids = k2 + 1;
   char t[MG_KSADDR_TEXT];
   mg_value_t *v = mg_map();
   mg_map_set(v, "nodeid", mg_int(id));
@@ -796,7 +805,8 @@ static const mg_cmd_t ks_cmds[] = {
    "a waiting connection becomes a new ksocket node: the reply { nodeid addr } comes now, or "
    "later when one arrives"},
   {"connect", KS_CONNECT, MG_CMD_ANYARGS, "inet/127.0.0.1:5000",
-   "connect(2) to an address; a stream's outcome comes later as a \"connect\" reply"},
+   "connect(2) to an address; a stream that cannot connect at once says how it went later, "
+   "in a \"connect\" reply"},
   {"getname", KS_GETNAME, MG_CMD_READONLY, "", "the socket's own address (getsockname(2))"},
   {"getpeername", KS_GETPEERNAME, MG_CMD_READONLY, "",
    "the connected peer's address (getpeername(2))"},
