@@ -822,10 +822,17 @@ static const mg_cmd_t ks_cmds[] = {
 
 const mg_type_t mg_type_ksocket = {
   .name = "ksocket",
-  .doc = "A socket as a node (ng_ksocket): one hook, named family/type/proto\n"
-         "(inet/dgram/udp, inet/stream/tcp, local/stream/0 ...), opens it.\n"
-         "A datagram carries one packet; a stream carries packets framed\n"
-         "by a 4-byte big-endian length.  bind, connect, listen, accept.",
+  .doc = "A socket as a node (ng_ksocket): its one hook, named family/type/proto\n"
+         "(inet/dgram/udp, inet6/stream/tcp, local/dgram/0, 2/2/17 ...), opens it;\n"
+         "losing the hook closes it.  A datagram carries one packet, as it is.  A\n"
+         "stream carries each packet as a frame: a 4-byte big-endian length, then\n"
+         "that many bytes, at most 262144 (a length of 0 is a keepalive; a larger\n"
+         "one ends the stream as not frames).  A stream keeps at most 4 MiB waiting\n"
+         "to be written, then drops whole frames, counted; a datagram the socket\n"
+         "cannot take is dropped, counted.  Packets read leave stamped with the\n"
+         "time read, link type 1.  accept makes a ksocket node for the connection,\n"
+         "named in the reply { nodeid addr } (now, or later to the asker); join it\n"
+         "by a hook of any name.  Addresses as netgraph writes them, numeric only.",
   .priv_size = sizeof(ks_t),
   .flags = MG_TF_LOOP_ONLY | MG_TF_FORCE_WRITER,
   .constructor = ks_constructor,
