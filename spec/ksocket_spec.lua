@@ -70,6 +70,24 @@ describe("ksocket over UDP on the loopback", function()
     g:close()
   end)
 
+  it("stops reading while the engine's queues are over half full, and loses nothing", function()
+    -- max_depth 1: every packet the socket reads waits in "."'s queue, of
+    -- 8 at most; read on regardless, 168 of these 200 would be dropped
+    local g = H.engine { max_depth = 1, queue_limit = 8 }
+    local a, b = ks(g, "a", "inet/dgram/udp"), ks(g, "b", "inet/dgram/udp")
+    assert.is_true(g:msg(b, "setopt", { name = "SO_RCVBUF", value = 1048576 }))
+    assert.is_true(g:msg(b, "bind", "inet/127.0.0.1:0"))
+    assert.is_true(g:msg(a, "connect", g:msg(b, "getname")))
+    local got = 0
+    g:on_data(function() got = got + 1 end)
+    for i = 1, 200 do g:send("a", "p" .. i) end
+    assert.is_true(until_(g, function() return got == 200 end))
+    assert.equal(200, g:stats(".").queued)
+    assert.equal(0, g:stats(".").dropped)
+    assert.equal(200, g:msg(b, "getstats").rcvd)
+    g:close()
+  end)
+
   it("a port of 0 is left out of a name, as netgraph prints it", function()
     local g = H.engine()
     local a = ks(g, "a", "inet/dgram/udp")
@@ -400,6 +418,29 @@ describe("ksocket over IPv6 and local sockets", function()
     assert.equal("over a path", got[1].data)
     os.remove(pa)
     os.remove(pb)
+    g:close()
+  end)
+
+  it("drops and counts the datagrams a full socket cannot take; the rest arrive", function()
+    local g = H.engine()
+    local path = os.tmpname() .. ".sock"
+    local a, b = ks(g, "a", "local/dgram/0"), ks(g, "b", "local/dgram/0")
+    assert.is_true(g:msg(b, "bind", "local/" .. path))
+    assert.is_true(g:msg(a, "connect", "local/" .. path))
+    local got = 0
+    g:on_data(function() got = got + 1 end)
+    -- the loop does not turn meanwhile, so b reads none of them yet: the
+    -- kernel's queue for b fills, and a's sends find it full
+    for _ = 1, 5000 do g:send("a", string.rep("d", 500)) end
+    local st = g:msg(a, "getstats")
+    assert.equal(5000, st.sent + st.dropped)
+    assert.is_true(st.dropped > 0 and st.sent > 0, st.sent .. " sent, " .. st.dropped .. " dropped")
+    assert.equal(0, st.errors)
+    assert.equal(st.dropped, g:stats(a).drops.qfull)
+    assert.is_true(until_(g, function() return got == st.sent end))
+    g:run(0.05)
+    assert.equal(st.sent, got)
+    os.remove(path)
     g:close()
   end)
 
