@@ -824,7 +824,8 @@ const mg_type_t mg_type_ksocket = {
   .name = "ksocket",
   .doc = "A socket as a node (ng_ksocket): its one hook, named family/type/proto\n"
          "(inet/dgram/udp, inet6/stream/tcp, local/dgram/0, 2/2/17 ...), opens it;\n"
-         "losing the hook closes it.  A datagram carries one packet, as it is.  A\n"
+         "losing the hook closes it.  A datagram carries one packet, as it is (one\n"
+         "over 65536 bytes read is counted as an error).  A\n"
          "stream carries each packet as a frame: a 4-byte big-endian length, then\n"
          "that many bytes, at most 262144 (a length of 0 is a keepalive; a larger\n"
          "one ends the stream as not frames).  A stream keeps at most 4 MiB waiting\n"
