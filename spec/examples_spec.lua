@@ -297,3 +297,57 @@ describe("the tap example", function()
     assert.matches("ARP, Request who%-has 10%.98%.0%.2 tell 10%.98%.0%.1", got)
   end)
 end)
+
+describe("the tunnel example", function()
+  local SAMPLE = H.root .. "/pcaps/sample.pcap"
+  -- two ends on the loopback, B in the background: each one's output and status
+  local function ends(bargs, aargs)
+    local tmp = os.tmpname()
+    H.execute(string.format("(%s %s %s >%s 2>&1; echo $? >%s.st) &", q(H.moongraph),
+      q(H.root .. "/scripts/examples/tunnel.lua"), bargs, q(tmp), q(tmp)))
+    H.wait(100, function()
+      return (H.run("ss -Hnua 'sport = :" .. bargs:match(":(%d+) ") .. "'; ss -Hntl 'sport = :" ..
+        bargs:match(":(%d+) ") .. "'")):match("%d")
+    end)
+    local aout, acode = example("tunnel.lua", table.unpack(aargs))
+    H.wait(200, function() return H.slurp(tmp .. ".st") ~= "" end)
+    local bout, bcode = H.slurp(tmp), tonumber(H.slurp(tmp .. ".st"))
+    os.remove(tmp)
+    os.remove(tmp .. ".st")
+    return aout, acode, bout, bcode
+  end
+
+  for _, proto in ipairs { "udp", "tcp" } do
+    it("tunnel.lua carries a capture from one end to the other over " .. proto, function()
+      local got = os.tmpname() .. ".pcap"
+      local port = tostring(math.random(20000, 40000))
+      local bargs, aargs
+      if proto == "udp" then
+        bargs = "127.0.0.1:" .. port .. " 127.0.0.1:" .. port + 1
+        aargs = { "127.0.0.1:" .. port + 1, "127.0.0.1:" .. port }
+      else
+        bargs, aargs = "--tcp 127.0.0.1:" .. port .. " -", { "--tcp", "-", "127.0.0.1:" .. port }
+      end
+      for _, a in ipairs { "-i", SAMPLE, "--pps", "5000" } do aargs[#aargs + 1] = a end
+      local aout, acode, bout, bcode = ends(bargs .. " -w " .. q(got) .. " --count 300 --for 10", aargs)
+      assert.equal(0, acode, aout)
+      assert.matches("tunnel: 300 sent, 0 received, 0 dropped, 0 errors", aout)
+      assert.equal(0, bcode, bout)
+      assert.matches("tunnel: 0 sent, 300 received, 0 dropped, 0 errors", bout)
+      assert.equal(dump(SAMPLE, "-nn -xx -t"), dump(got, "-nn -xx -t"))
+      os.remove(got)
+    end)
+  end
+
+  it("tunnel.lua says why it cannot start: usage 2, a refused connection 1", function()
+    local out, code = example("tunnel.lua", "127.0.0.1:1")
+    assert.equal(2, code)
+    assert.matches("usage:", out)
+    out, code = example("tunnel.lua", "--tcp", "-", "127.0.0.1:1", "-i", SAMPLE)
+    assert.equal(1, code, out)
+    assert.matches("tunnel: connecting: Connection refused", out)
+    out, code = example("tunnel.lua", "host:1", "127.0.0.1:1", "-i", SAMPLE)
+    assert.equal(1, code, out)
+    assert.matches("tunnel: bad socket address 'inet/host:1': not a numeric IPv4 address", out)
+  end)
+end)

@@ -717,6 +717,69 @@ static void t_bursts_as_items(void) {
   CHECK_EQ(many[5][5], 1000); /* p2: each failed forward is its error */
 }
 
+/* A node made by a node (mg_node_make, as ksocket's accept does): made
+** whole, or, when its init fails, never seen; an answer sent later
+** (mg_node_reply) reaches the asker's on_msg, and none reaches a node
+** that is gone. */
+static int make_rc;
+static uint32_t made_id;
+static int fail_init(mg_node_t *n, void *arg) {
+  (void)n;
+  return mg_error(-EPERM, "%s", (const char *)arg);
+}
+static int make_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t fail) {
+  (void)h; (void)a;
+  made_id = 0;
+  make_rc = mg_node_make(n, mg_type_find(E, "hole"), fail ? fail_init : NULL, "no", &made_id);
+  return 0;
+}
+static int later_rc;
+static int reply_fn(mg_node_t *n, mg_hook_t *h, void *a, intptr_t to) {
+  (void)h; (void)a;
+  later_rc = mg_node_reply(n, (uint32_t)to, 7, "later", 0, NULL, mg_int(42));
+  return 0;
+}
+
+static void t_node_make_reply(void) {
+  setup();
+  mg_ctl_on_msg(CTL, on_reply, NULL);
+  CHECK_OK(mg_mkpeer(CTL, ".", "hole", "h", "in"));
+  mg_node_t *h = NULL;
+  CHECK_OK(mg_resolve(CTL, ".:h", &h, NULL));
+  mg_value_t *r = NULL;
+  CHECK_OK(mg_ctl_call(CTL, ".", "listnodes", NULL, &r));
+  uint32_t before = mg_map_get(r, "nodes")->u.a.n;
+  mg_value_free(r);
+  CHECK_OK(mg_send_fn(h, NULL, make_fn, NULL, 1, 0));
+  mg_engine_run(E, MG_RUN_IDLE, 0);
+  CHECK_EQ(make_rc, -EPERM);
+  CHECK_EQ(made_id, 0);
+  CHECK_OK(mg_ctl_call(CTL, ".", "listnodes", NULL, &r));
+  CHECK_EQ(mg_map_get(r, "nodes")->u.a.n, before);
+  mg_value_free(r);
+  CHECK_OK(mg_send_fn(h, NULL, make_fn, NULL, 0, 0));
+  mg_engine_run(E, MG_RUN_IDLE, 0);
+  CHECK_OK(make_rc);
+  mg_node_t *m = mg_node_byid(E, made_id);
+  CHECK_EQ(m != NULL, 1);
+  CHECK_EQ(mg_node_type(m), mg_type_find(E, "hole"));
+  mg_node_unref(m);
+  replies_seen = 0;
+  CHECK_OK(mg_send_fn(h, NULL, reply_fn, NULL, (intptr_t)mg_node_id(CTL), 0));
+  mg_engine_run(E, MG_RUN_IDLE, 0);
+  CHECK_OK(later_rc);
+  CHECK_EQ(replies_seen, 1);
+  CHECK_EQ(reply_seen->u.i, 42);
+  CHECK_OK(mg_send_fn(h, NULL, reply_fn, NULL, 0x7ffffff0, 0));
+  mg_engine_run(E, MG_RUN_IDLE, 0);
+  CHECK_EQ(later_rc, -ENOENT);
+  CHECK_EQ(replies_seen, 1);
+  mg_value_free(reply_seen);
+  reply_seen = NULL;
+  mg_node_unref(h);
+  teardown();
+}
+
 int main(void) {
   RUN(t_inline_when_free);
   RUN(t_queued_behind_writer);
@@ -740,5 +803,6 @@ int main(void) {
   RUN(t_callout_free_inflight);
   RUN(t_pool_freeing_thread);
   RUN(t_bursts_as_items);
+  RUN(t_node_make_reply);
   CHECK_DONE();
 }
