@@ -3,8 +3,11 @@
 ** socket (moongraph -s, g:serve), as ngctl -s is to a running netgraph.
 **
 **   moongraph -c PATH COMMAND...     one command, its output, its status
-**   moongraph -c PATH --dump HOOK [COMMAND...]
+**   moongraph -c PATH --dump HOOK [-f FILE | COMMAND...]
 **                                    what reaches HOOK of our node, as pcap
+**   moongraph -c PATH -f FILE        FILE's commands as one request: the
+**                                    engine runs them together, between
+**                                    two packets
 **   moongraph -c PATH                the REPL's verbs (stdin off a terminal)
 **
 ** The server runs the verbs (lserve.c); what names a file here (read,
@@ -390,6 +393,18 @@ int host_client(const char *path, int argc, char **argv) {
   next_frame(&t, &p, &len);
   if (t == MGF_FATAL) die("%s: %.*s", path, (int)len, p);
   if (t != MGF_HELLO) die("%s: not a moongraph engine", path);
+  if (i + 1 < argc && !strcmp(argv[i], "-f")) { /* one request: run together */
+    FILE *f = strcmp(argv[i + 1], "-") ? fopen(argv[i + 1], "r") : stdin;
+    if (!f) die("cannot open %s: %s", argv[i + 1], strerror(errno));
+    static char text[MGF_MAX + 1];
+    size_t n = fread(text, 1, sizeof text, f);
+    if (f != stdin) fclose(f);
+    if (n > MGF_MAX) die("%s: over the limit of %u bytes for one request", argv[i + 1], MGF_MAX);
+    text[n] = '\0';
+    if (!request(MGF_CMD, text)) return 1;
+    i += 2;
+    if (!dump_hook) return 0;
+  }
   if (i < argc) { /* a command: its words joined, as ngctl joins them */
     size_t n = 1;
     for (int k = i; k < argc; k++) n += strlen(argv[k]) + 1;

@@ -15,6 +15,7 @@
 */
 #define _GNU_SOURCE /* struct ucred */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,6 +494,11 @@ int lmg_serve(lua_State *L, lmg_engine_t *g, const char *path) {
       unlink(path);
     if (fd >= 0) close(fd);
   }
+  /* a client gone before our answer reaches it must not end the process
+  ** by SIGPIPE (libuv writes with write(2)): the write fails instead */
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+    signal(SIGPIPE, SIG_IGN);
   mode_t old = umask(077); /* 0600 from its birth: no moment open to others */
   int rc = uv_pipe_bind(&s->pipe, path);
   umask(old);
