@@ -49,6 +49,8 @@ static void die(const char *fmt, ...) {
 }
 
 /* {====================================================== frames */
+static void next_frame(uint8_t *type, const uint8_t **p, uint32_t *len);
+
 static void send_frame(uint8_t type, const void *p, size_t len) {
   if (len > MGF_MAX) die("a command of %zu bytes is over the limit of %u", len, MGF_MAX);
   uint8_t hdr[MGF_HDR];
@@ -59,6 +61,15 @@ static void send_frame(uint8_t type, const void *p, size_t len) {
   while (left) {
     ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EPIPE) { /* it hung up: say why, if it said */
+      uint8_t t;
+      const uint8_t *q;
+      uint32_t qlen;
+      for (;;) {
+        next_frame(&t, &q, &qlen);
+        if (t == MGF_FATAL) die("the engine hung up: %.*s", (int)qlen, q);
+      }
+    }
     if (n < 0) die("writing to the engine: %s", strerror(errno));
     left -= (size_t)n;
     while (n > 0) { /* step the iovecs past what went */
@@ -299,7 +310,11 @@ static void on_line(char *l) {
   if (*l) add_history(l);
   line(l, &quit_repl);
   free(l);
-  prompt_shown = true;
+  fflush(stderr);
+  if (!quit_repl) { /* libedit starts a fresh line (and prompt) on install */
+    rl_callback_handler_install("mg> ", on_line);
+    prompt_shown = true;
+  }
 }
 
 static char **cands;

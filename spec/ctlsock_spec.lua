@@ -169,6 +169,27 @@ describe("a served engine", function()
     for _ in out:gmatch("10%.0%.0%.1%.7 > 10%.0%.0%.2%.9: UDP") do n = n + 1 end
     assert.equals(3, n, out)
   end)
+  it("gives a terminal the REPL's verbs, Tab completing against the engine", function()
+    local sf = H.tmpfile(table.concat({
+      "expect mg> ", "send sho\\t", "sleep 200", "send  hu\\t", "sleep 200", "send \\n",
+      "expect Type: hub", "expect socket", "expect mg> ",
+      "send connect . hub: x q\\n", "expect mg> ", "send connect . hub: y r\\n", "expect mg> ",
+      "send write y 1 2 3\\n", "expect Rec'd data packet on hook \"x\":",
+      "expect 0000:  01 02 03", "send x = 1\\n", "expect not Lua", "send \\x04", "exit 0", "" }, "\n"))
+    local out, code = H.run(H.ptydrive .. " " .. sf .. " -- " .. M .. " -c " .. ctx.sock)
+    assert.equals(0, code, out)
+  end)
+
+  it("refuses a command over 64 KiB on the client's side, and names why it was dropped", function()
+    local out, code = client(ctx.sock, string.rep("x", 70000))
+    assert.equals(1, code)
+    assert.matches("a command of 70000 bytes is over the limit of 65536", out)
+    -- a client whose node is shut down is told so when it next speaks
+    local f = H.tmpfile("shutdown .\nlist\n")
+    out, code = H.run(M .. " -c " .. ctx.sock .. " < " .. f)
+    assert.equals(1, code)
+    assert.matches("the engine hung up: this client's socket node was shut down", out)
+  end)
 end)
 
 describe("a replay served at original timing", function()
