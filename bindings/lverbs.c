@@ -295,7 +295,7 @@ static int l_types(lua_State *L) {
 }
 
 static int l_generic(lua_State *L) {
-  luaL_checkudata(L, 1, LMG_ENGINE);
+  self(L, NULL);
   lua_newtable(L);
   for (const mg_cmd_t *c = mg_generic_cmds(); c->name; c++) {
     lua_createtable(L, 0, 3);

@@ -679,7 +679,10 @@ function repl.remote_complete(s, line)
     end
     table.sort(cands)
   else
-    cands = repl.complete(s, line, from)
+    -- after a verb only: the Lua names of the server's process are not
+    -- a client's business
+    local c = commands[line:match("^%s*(%S+)")]
+    cands = c and remote_verbs[c.name] and repl.complete(s, line, from) or {}
   end
   return table.concat(cands, "\n"), true
 end
