@@ -180,7 +180,8 @@ describe("a served engine", function()
       "expect Type: hub", "expect socket", "expect mg> ",
       "send connect . hub: x q\\n", "expect mg> ", "send connect . hub: y r\\n", "expect mg> ",
       "send write y 1 2 3\\n", "expect Rec'd data packet on hook \"x\":",
-      "expect 0000:  01 02 03", "send x = 1\\n", "expect not Lua", "send \\x04", "exit 0", "" }, "\n"))
+      "expect 0000:  01 02 03", "send x = 1\\n", "expect not Lua", "expect mg> ", "sleep 100",
+      "send \\x04", "exit 0", "" }, "\n"))
     local out, code = H.run(H.ptydrive .. " " .. sf .. " -- " .. M .. " -c " .. ctx.sock)
     assert.equals(0, code, out)
   end)
@@ -279,6 +280,26 @@ describe("a client that misbehaves", function()
     local out, code = client(ctx.sock, "list")
     assert.equals(0, code)
     assert.matches("There are 5 total nodes", out) -- the holder's node is there
+    assert(H.wait(100, function() return client(ctx.sock, "list"):match("There are 4 total") end))
+  end)
+
+  it("a client that does not read loses packets, not the engine", function()
+    H.execute(POKE .. " " .. ctx.sock .. " deaf 60 'connect . hub: z deaf' & echo $! >" .. ctx.dir .. "/deaf")
+    local deaf = H.wait(40, function() return H.slurp(ctx.dir .. "/deaf"):match("%d+") end)
+    finally(function() stop(deaf) end)
+    assert(H.wait(60, function() return client(ctx.sock, "show hub:"):match("deaf%s+<unnamed>%s+socket") end))
+    local id = client(ctx.sock, "show hub:"):match("deaf%s+<unnamed>%s+socket%s+(%x+)")
+    local big = H.tmpfile(string.rep("\x55", 8192))
+    local f = H.tmpfile("connect . hub: w src\n" .. string.rep("write w -f " .. big .. "\n", 700))
+    local t0 = require("moongraph").monotime()
+    local out, code = H.run(M .. " -c " .. ctx.sock .. " < " .. f)
+    assert.equals(0, code, out)
+    assert.is_true(require("moongraph").monotime() - t0 < 30)
+    -- 5.6 MB sent to a client reading nothing: past 4 MiB they are dropped
+    out = client(ctx.sock, "stats [" .. id .. "]:")
+    local qfull = tonumber(out:match("qfull=(%d+)"))
+    assert.is_true(qfull and qfull > 0, out)
+    stop(deaf) -- and when it goes, its node goes
     assert(H.wait(100, function() return client(ctx.sock, "list"):match("There are 4 total") end))
   end)
 

@@ -11,6 +11,9 @@
 **   sockpoke PATH hold SECONDS  half a frame, then nothing for SECONDS
 **   sockpoke PATH type          a frame of a type nobody knows
 **   sockpoke PATH hello         nothing: just the greeting
+**   sockpoke PATH deaf SECONDS COMMAND
+**                               sends COMMAND, then reads nothing for
+**                               SECONDS (what is sent to it piles up)
 */
 #include <errno.h>
 #include <poll.h>
@@ -85,6 +88,14 @@ int main(int argc, char **argv) {
     uint8_t h[7] = {0, 0, 0, 100, 'C', 'l', 'i'};
     put(fd, h, sizeof h);
     sleep((unsigned)atoi(argc > 3 ? argv[3] : "1"));
+    close(fd);
+    return 0;
+  } else if (!strcmp(m, "deaf") && argc > 4) {
+    uint32_t n = (uint32_t)strlen(argv[4]);
+    uint8_t h[5] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, 'C'};
+    put(fd, h, 5);
+    put(fd, argv[4], n);
+    sleep((unsigned)atoi(argv[3]));
     close(fd);
     return 0;
   } else if (!strcmp(m, "type")) {
