@@ -198,6 +198,20 @@ describe("a served engine", function()
   end)
 end)
 
+describe("the REPL served", function()
+  it("moongraph -s PATH on a terminal serves the REPL's engine", function()
+    local dir = tmpdir()
+    finally(function() os.execute("rm -rf " .. dir) end)
+    local sf = H.tmpfile("expect mg> \nsend mkpeer . tee a left\\n\nexpect mg> \nsleep 1500\n" ..
+      "send \\x04\nexit 0\n")
+    H.execute(string.format("%s %s -- %s -s %s/s >%s/pty 2>&1 &", H.ptydrive, sf, M, dir, dir))
+    assert(H.wait(100, function() return os.execute("test -S " .. dir .. "/s") end))
+    assert(H.wait(20, function() return client(dir .. "/s", "list"):match("Type: tee") end))
+    -- the REPL leaves, and the socket with it
+    assert(H.wait(100, function() return not os.execute("test -S " .. dir .. "/s") end))
+  end)
+end)
+
 describe("a replay served at original timing", function()
   it("takes a bpf between two nodes while packets flow, losing and doubling none", function()
     local dir = tmpdir()
