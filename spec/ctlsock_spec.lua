@@ -297,6 +297,18 @@ describe("a client that misbehaves", function()
     assert(H.wait(100, function() return client(ctx.sock, "list"):match("There are 4 total") end))
   end)
 
+  it("a data frame goes out of the client's hook; a malformed one drops the client", function()
+    local out = H.run(POKE .. " " .. ctx.sock .. " data 'connect . hub: k pk' k")
+    assert.matches("R 0", out)
+    assert.matches("E a data frame's hook name of 0 bytes is empty", out)
+    -- the hub took it in (by the client's hook, gone with the client) and
+    -- sent it to the script's node
+    out = client(ctx.sock, "stats hub:")
+    assert.matches("^{ in=1 out=1 ", out)
+    assert.matches("s={ in=0 out=1 }", out)
+    still_serves()
+  end)
+
   it("a client that does not read loses packets, not the engine", function()
     H.execute(POKE .. " " .. ctx.sock .. " deaf 60 'connect . hub: z deaf' & echo $! >" .. ctx.dir .. "/deaf")
     local deaf = H.wait(40, function() return H.slurp(ctx.dir .. "/deaf"):match("%d+") end)

@@ -11,6 +11,9 @@
 **   sockpoke PATH hold SECONDS  half a frame, then nothing for SECONDS
 **   sockpoke PATH type          a frame of a type nobody knows
 **   sockpoke PATH hello         nothing: just the greeting
+**   sockpoke PATH data COMMAND HOOK
+**                               sends COMMAND, a data frame of 5 bytes
+**                               on HOOK, then one with an empty hook name
 **   sockpoke PATH deaf SECONDS COMMAND
 **                               sends COMMAND, then reads nothing for
 **                               SECONDS (what is sent to it piles up)
@@ -90,6 +93,22 @@ int main(int argc, char **argv) {
     sleep((unsigned)atoi(argc > 3 ? argv[3] : "1"));
     close(fd);
     return 0;
+  } else if (!strcmp(m, "data") && argc > 4) {
+    uint32_t n = (uint32_t)strlen(argv[3]);
+    uint8_t h[5] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, 'C'};
+    put(fd, h, 5);
+    put(fd, argv[3], n);
+    uint8_t d[5 + 15 + 255 + 5] = {0};
+    size_t hl = strlen(argv[4]) & 255;
+    d[3] = (uint8_t)(15 + hl + 5);
+    d[4] = 'D';
+    d[5 + 13] = 1; /* Ethernet */
+    d[5 + 14] = (uint8_t)hl;
+    memcpy(d + 20, argv[4], hl);
+    memcpy(d + 20 + hl, "hello", 5);
+    put(fd, d, 20 + hl + 5);
+    uint8_t bad[5 + 15] = {0, 0, 0, 15, 'D'}; /* no hook name */
+    put(fd, bad, sizeof bad);
   } else if (!strcmp(m, "deaf") && argc > 4) {
     uint32_t n = (uint32_t)strlen(argv[4]);
     uint8_t h[5] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, 'C'};
