@@ -5,6 +5,8 @@
 **   moongraph -e CHUNK            run a chunk
 **   moongraph -f FILE             run a command file (ngctl's syntax)
 **   moongraph                     the REPL on a terminal; else stdin as -f
+**   moongraph -s PATH ...         the engine served on a Unix socket
+**   moongraph -c PATH [COMMAND]   attached to a served engine (client.c)
 ** Exit codes: 0 done, 1 an error in the script or a command, 2 usage.
 */
 #include <errno.h>
@@ -25,6 +27,14 @@ static void usage(FILE *f) {
           "  -e CHUNK    run the Lua chunk CHUNK\n"
           "  -f FILE     run a command file in ngctl's syntax ('-' for stdin)\n"
           "  -i          the REPL after a script or chunk\n"
+          "  -s PATH     serve the engine (the first one made) on the Unix socket\n"
+          "              PATH, for moongraph -c; also before 'replay'\n"
+          "  -c PATH [--dump HOOK] [-f FILE | COMMAND...]\n"
+          "              attach to the engine served at PATH: run COMMAND (ngctl's\n"
+          "              verbs, not Lua) and exit with its status, or FILE's\n"
+          "              commands together, or take commands as the REPL does;\n"
+          "              --dump writes what reaches HOOK of this client's node as\n"
+          "              pcap to stdout (| tcpdump -r -)\n"
           "  -h, --help  this text\n"
           "  -v, --version\n"
           "   or: %s replay FILE [options]   (%s replay --help)\n"
@@ -189,14 +199,29 @@ static int pmain(lua_State *L) {
   lua_call(L, 1, 1);
   lua_setglobal(L, "mg");
   bool interactive = false, ran = false;
-  int i;
-  if (argc > 1 && !strcmp(argv[1], "replay")) { /* moongraph replay ... */
+  int i, first = 1;
+  if (argc > 2 && !strcmp(argv[1], "-c")) { /* a client: no engine here */
+    lua_pushinteger(L, host_client(argv[2], argc - 3, argv + 3));
+    return 1;
+  }
+  if (argc > 1 && !strcmp(argv[1], "-s")) {
+    if (argc < 3) {
+      fprintf(stderr, "%s: option '-s' needs an argument\n", progname);
+      usage(stderr);
+      lua_pushinteger(L, 2);
+      return 1;
+    }
+    lua_pushstring(L, argv[2]);
+    lua_setfield(L, LUA_REGISTRYINDEX, LMG_SERVE_NEXT);
+    first = 3;
+  }
+  if (argc > first && !strcmp(argv[first], "replay")) { /* moongraph replay ... */
     lua_getglobal(L, "mg");
     lua_getfield(L, -1, "replay");
-    lua_createtable(L, argc - 2, 0);
-    for (i = 2; i < argc; i++) {
+    lua_createtable(L, argc - first - 1, 0);
+    for (i = first + 1; i < argc; i++) {
       lua_pushstring(L, argv[i]);
-      lua_rawseti(L, -2, i - 1);
+      lua_rawseti(L, -2, i - first);
     }
     if (host_docall(L, 1, 1) != LUA_OK) {
       host_report(L, LUA_ERRRUN);
@@ -205,7 +230,7 @@ static int pmain(lua_State *L) {
     }
     return 1;
   }
-  for (i = 1; i < argc; i++) {
+  for (i = first; i < argc; i++) {
     const char *a = argv[i];
     if (a[0] != '-' || !strcmp(a, "-")) break;
     if (!strcmp(a, "--")) {
@@ -225,6 +250,12 @@ static int pmain(lua_State *L) {
     if (!strcmp(a, "-i")) {
       interactive = true;
       continue;
+    }
+    if (!strcmp(a, "-c") || !strcmp(a, "-s")) {
+      fprintf(stderr, "%s: '%s PATH' comes first (moongraph %s PATH ...)\n", progname, a, a);
+      usage(stderr);
+      lua_pushinteger(L, 2);
+      return 1;
     }
     if ((!strcmp(a, "-e") || !strcmp(a, "-f")) && i + 1 >= argc) {
       fprintf(stderr, "%s: option '%s' needs an argument\n", progname, a);

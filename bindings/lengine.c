@@ -330,6 +330,13 @@ static int l_engine(lua_State *L) {
   mg_ctl_on_msg(g->ctl, ctl_msg, g);
   mg_set_log(g->e, log_cb, g);
   lmg_signals_catch();
+  /* moongraph -s PATH: the first engine made is served there */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LMG_SERVE_NEXT) == LUA_TSTRING) {
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LMG_SERVE_NEXT);
+    if (lmg_serve(L, g, lua_tostring(L, -1))) return luaL_error(L, "%s", mg_errmsg());
+  }
+  lua_pop(L, 1);
   return 1;
 }
 
@@ -364,6 +371,7 @@ static int l_close(lua_State *L) {
     if (c) mg_callout_stop(c);
   }
   lua_pop(L, 2);
+  lmg_serve_close(g); /* clients go first: their nodes shut down with Lua here */
   mg_node_unref(g->ctl);
   g->ctl = NULL;
   release_handles(L, g);
@@ -501,6 +509,7 @@ __attribute__((visibility("default"))) int luaopen_moongraph(lua_State *L) {
   lmg_open_node(L);
   lmg_open_item(L);
   lmg_methods(L, LMG_ITEM, lmg_item_edit_methods);
+  lmg_open_serve(L);
   name_methods(L);
   luaL_newlib(L, module);
   lua_pushliteral(L, MG_VERSION);

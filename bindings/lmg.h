@@ -13,6 +13,7 @@
 #define LMG_NODE "mg.node"
 #define LMG_ITEM "mg.item"
 #define LMG_TIMER "mg.timer"
+#define LMG_VIEW "mg.view"
 
 /* Slots of an engine's user value table for its handlers. */
 #define UV_ON_DATA 1
@@ -32,7 +33,15 @@ typedef struct lmg_engine {
   int64_t lua_steps;   /* instruction budget of a handler call; 0: none */
   int64_t lua_memory;  /* ceiling of the Lua state's bytes; 0: none */
   bool closed;
+  void *served;        /* lserve.c: the sockets it is served on */
 } lmg_engine_t;
+
+/* An engine as an attached client sees it (lserve.c): the verbs act with
+** the client's own socket node as ".".  g is NULL once the client goes. */
+typedef struct lmg_view {
+  lmg_engine_t *g;
+  mg_node_t *ctl;
+} lmg_view_t;
 
 /* A node handle: for Lua-type nodes its user value holds the node's own
 ** fields; a handle outliving its node answers every call with an error. */
@@ -117,7 +126,17 @@ void lmg_metatable(lua_State *L, const char *name, const luaL_Reg *meta,
 void lmg_methods(lua_State *L, const char *name, const luaL_Reg *methods);
 
 /* lverbs.c, lrun.c: engine methods by concern */
-extern const luaL_Reg lmg_verb_methods[], lmg_run_methods[];
+extern const luaL_Reg lmg_verb_methods[], lmg_run_methods[], lmg_view_methods[];
+
+/* lserve.c: the engine on a Unix socket for moongraph -c */
+extern const luaL_Reg lmg_serve_methods[];
+/* registry: a path the next engine made is served on (the host's -s) */
+#define LMG_SERVE_NEXT "moongraph.serve_next"
+void lmg_open_serve(lua_State *L);
+/* Serve g at path: 0, or a negative errno with mg_errmsg saying why. */
+int lmg_serve(lua_State *L, lmg_engine_t *g, const char *path);
+/* Every client of g goes and its sockets close (before g's engine does). */
+void lmg_serve_close(lmg_engine_t *g);
 extern const luaL_Reg lmg_timer_methods[], lmg_timer_meta[];
 
 /* lguard.c: limits on handlers */

@@ -24,15 +24,20 @@ void lmg_open_repl(lua_State *L) {
     lua_error(L);
   lua_pushvalue(L, -2);
   lua_call(L, 1, 1);
-  luaL_getmetatable(L, LMG_ENGINE);
-  lua_getfield(L, -1, "__index");
-  lua_pushnil(L);
-  while (lua_next(L, -4)) {
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_rawset(L, -4);
+  /* and a client's view's (lserve.c): dot */
+  static const char *const into[] = {LMG_ENGINE, LMG_VIEW};
+  for (int i = 0; i < 2; i++) {
+    luaL_getmetatable(L, into[i]);
+    lua_getfield(L, -1, "__index");
+    lua_pushnil(L);
+    while (lua_next(L, -4)) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, -4);
+    }
+    lua_pop(L, 2);
   }
-  lua_pop(L, 3);
+  lua_pop(L, 1);
   load(L, lmg_repl_lua, sizeof lmg_repl_lua - 1, "@moongraph/repl.lua", "repl");
   load(L, lmg_replay_lua, sizeof lmg_replay_lua - 1, "@moongraph/replay.lua", "replay");
 }

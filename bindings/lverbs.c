@@ -12,6 +12,21 @@
 
 #include "lmg.h"
 
+/* The engine and the node that is "." for a method's object: an engine's
+** own node, or a view's (the socket node of a client attached to a
+** served engine, lserve.c), so that one set of verbs serves both. */
+static mg_node_t *self(lua_State *L, lmg_engine_t **gp) {
+  lmg_view_t *v = luaL_testudata(L, 1, LMG_VIEW);
+  if (v) {
+    if (!v->g || v->g->closed || !v->ctl) luaL_error(L, "the client has gone");
+    if (gp) *gp = v->g;
+    return v->ctl;
+  }
+  lmg_engine_t *g = lmg_check_engine(L, 1);
+  if (gp) *gp = g;
+  return g->ctl;
+}
+
 /*
 ** {======================================================
 ** The verbs
@@ -19,10 +34,10 @@
 */
 /* Send cmd to path and wait for its reply; pushes the reply (true when it
 ** has no value) or nil, message, name. */
-static int call(lua_State *L, lmg_engine_t *g, const char *path,
+static int call(lua_State *L, mg_node_t *ctl, const char *path,
                 const char *cmd, mg_value_t *args) {
   mg_value_t *reply = NULL;
-  int rc = mg_ctl_call(g->ctl, path, cmd, args, &reply);
+  int rc = mg_ctl_call(ctl, path, cmd, args, &reply);
   if (rc) return lmg_fail(L, rc);
   if (reply) {
     lmg_push_value(L, reply);
@@ -41,44 +56,44 @@ static int done(lua_State *L, int rc) {
 
 /* mkpeer([path,] type, hook, peerhook) */
 static int l_mkpeer(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_node_t *ctl = self(L, NULL);
   int a = lua_gettop(L) >= 5 ? 2 : 1;
   const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
   const char *type = lmg_checkname(L, a + 1);
   const char *hook = lmg_checkname(L, a + 2);
   const char *peer = lmg_checkname(L, a + 3);
-  return done(L, mg_mkpeer(g->ctl, path, type, hook, peer));
+  return done(L, mg_mkpeer(ctl, path, type, hook, peer));
 }
 
 /* connect([path,] relpath, hook, peerhook) */
 static int l_connect(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_node_t *ctl = self(L, NULL);
   int a = lua_gettop(L) >= 5 ? 2 : 1;
   const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
   const char *rel = lmg_checkname(L, a + 1);
   const char *hook = lmg_checkname(L, a + 2);
   const char *peer = lmg_checkname(L, a + 3);
-  return done(L, mg_connect(g->ctl, path, rel, hook, peer));
+  return done(L, mg_connect(ctl, path, rel, hook, peer));
 }
 
 static int l_name(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_node_t *ctl = self(L, NULL);
   const char *path = lmg_checkname(L, 2), *name = lmg_checkname(L, 3);
-  return done(L, mg_name(g->ctl, path, name));
+  return done(L, mg_name(ctl, path, name));
 }
 
 /* rmhook([path,] hook) */
 static int l_rmhook(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_node_t *ctl = self(L, NULL);
   int a = lua_gettop(L) >= 3 ? 2 : 1;
   const char *path = a == 2 ? lmg_checkname(L, 2) : ".";
   const char *hook = lmg_checkname(L, a + 1);
-  return done(L, mg_rmhook(g->ctl, path, hook));
+  return done(L, mg_rmhook(ctl, path, hook));
 }
 
 static int l_shutdown(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
-  return done(L, mg_shutdown(g->ctl, lmg_checkname(L, 2)));
+  mg_node_t *ctl = self(L, NULL);
+  return done(L, mg_shutdown(ctl, lmg_checkname(L, 2)));
 }
 
 /* Arguments: a table, a value, or a string in the text form. */
@@ -100,10 +115,10 @@ static mg_value_t *msg_args(lua_State *L, int idx, const char *fn) {
 /* msg_text(path, cmd [, args]): the reply in text form, in the order the
 ** node gave its fields (a Lua table would lose it); true with no reply */
 static int l_msg_text(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_node_t *ctl = self(L, NULL);
   const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
   mg_value_t *reply = NULL;
-  int rc = mg_ctl_call(g->ctl, path, cmd, msg_args(L, 4, "msg_text"), &reply);
+  int rc = mg_ctl_call(ctl, path, cmd, msg_args(L, 4, "msg_text"), &reply);
   if (rc) return lmg_fail(L, rc);
   if (!reply) {
     lua_pushboolean(L, 1);
@@ -117,9 +132,9 @@ static int l_msg_text(lua_State *L) {
 }
 
 static int l_msg(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_node_t *ctl = self(L, NULL);
   const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
-  return call(L, g, path, cmd, msg_args(L, 4, "msg"));
+  return call(L, ctl, path, cmd, msg_args(L, 4, "msg"));
 }
 
 /* send_msg(path, cmd, args, callback(reply, err)): no waiting.  The
@@ -164,7 +179,8 @@ static void msg_done(mg_rec_t *r, void *arg) {
 }
 
 static int l_send_msg(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  lmg_engine_t *g;
+  mg_node_t *ctl = self(L, &g);
   const char *path = lmg_checkname(L, 2), *cmd = lmg_checkname(L, 3);
   luaL_checktype(L, 5, LUA_TFUNCTION);
   mg_value_t *args = msg_args(L, 4, "send_msg");
@@ -173,7 +189,7 @@ static int l_send_msg(lua_State *L) {
   lua_pushvalue(L, 5);
   p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   mg_rec_t *r = mg_rec_new(g->e, msg_done, p);
-  int rc = mg_ctl_send(g->ctl, path, cmd, args, r);
+  int rc = mg_ctl_send(ctl, path, cmd, args, r);
   bool sent = mg_rec_sent(r);
   mg_rec_free(r); /* the items carry it on */
   if (!sent) { /* failed before anything left */
@@ -186,18 +202,18 @@ static int l_send_msg(lua_State *L) {
 }
 
 static int l_show(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, lmg_optname(L, 2, "."), "listhooks", NULL);
+  mg_node_t *ctl = self(L, NULL);
+  return call(L, ctl, lmg_optname(L, 2, "."), "listhooks", NULL);
 }
 
 static int l_list(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  mg_node_t *ctl = self(L, NULL);
   mg_value_t *a = NULL;
   if (lua_toboolean(L, 2)) {
     a = mg_map();
     mg_map_set(a, "named", mg_bool(true));
   }
-  int n = call(L, g, ".", "listnodes", a);
+  int n = call(L, ctl, ".", "listnodes", a);
   if (n == 1) lua_getfield(L, -1, "nodes");
   return n;
 }
@@ -271,14 +287,15 @@ static void type_doc(const mg_type_t *t, uint32_t count, void *arg) {
 }
 
 static int l_types(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  lmg_engine_t *g;
+  self(L, &g);
   lua_newtable(L);
   mg_type_foreach(g->e, type_doc, L);
   return 1;
 }
 
 static int l_generic(lua_State *L) {
-  luaL_checkudata(L, 1, LMG_ENGINE);
+  self(L, NULL);
   lua_newtable(L);
   for (const mg_cmd_t *c = mg_generic_cmds(); c->name; c++) {
     lua_createtable(L, 0, 3);
@@ -294,19 +311,20 @@ static int l_generic(lua_State *L) {
 }
 
 static int l_status(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, lmg_checkname(L, 2), "status", NULL);
+  mg_node_t *ctl = self(L, NULL);
+  return call(L, ctl, lmg_checkname(L, 2), "status", NULL);
 }
 
 static int l_stats(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
-  return call(L, g, lmg_optname(L, 2, "."), "stats", NULL);
+  mg_node_t *ctl = self(L, NULL);
+  return call(L, ctl, lmg_optname(L, 2, "."), "stats", NULL);
 }
 
 static int l_node(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  lmg_engine_t *g;
+  mg_node_t *ctl = self(L, &g);
   mg_node_t *n;
-  int rc = mg_resolve(g->ctl, lmg_checkname(L, 2), &n, NULL);
+  int rc = mg_resolve(ctl, lmg_checkname(L, 2), &n, NULL);
   if (rc) return lmg_fail(L, rc);
   /* a Lua-type node has one handle, which carries its fields */
   lmg_push_uv(L, g);
@@ -336,14 +354,15 @@ mg_buf_t *lmg_check_packet(lua_State *L, int arg) {
 
 /* send(hook, data [, { ts=seconds, linktype=n } | item]) out of "." */
 static int l_send(lua_State *L) {
-  lmg_engine_t *g = lmg_check_engine(L, 1);
+  lmg_engine_t *g;
+  mg_node_t *ctl = self(L, &g);
   const char *hook = lmg_checkname(L, 2);
   luaL_checklstring(L, 3, NULL); /* argument order for errors */
   lmg_meta_t meta;
   lmg_check_meta(L, 4, mg_now(g->e), &meta);
   mg_buf_t *b = lmg_check_packet(L, 3);
   lmg_meta_apply(&meta, b);
-  int rc = mg_node_send(g->ctl, hook, b);
+  int rc = mg_node_send(ctl, hook, b);
   if (rc) return lmg_fail(L, rc);
   lua_pushboolean(L, 1);
   return 1;
@@ -372,3 +391,11 @@ const luaL_Reg lmg_verb_methods[] = {
   {"status", l_status}, {"stats", l_stats}, {"node", l_node},
   {"send", l_send}, {"on_data", l_on_data}, {"on_msg", l_on_msg},
   {"on_log", l_on_log}, {NULL, NULL}};
+
+/* A client's view (lserve.c): the verbs, with its own node as ".". */
+const luaL_Reg lmg_view_methods[] = {
+  {"mkpeer", l_mkpeer}, {"connect", l_connect}, {"name", l_name},
+  {"msg", l_msg}, {"msg_text", l_msg_text}, {"shutdown", l_shutdown},
+  {"rmhook", l_rmhook}, {"show", l_show}, {"list", l_list},
+  {"types", l_types}, {"generic", l_generic}, {"status", l_status},
+  {"stats", l_stats}, {"send", l_send}, {NULL, NULL}};

@@ -39,13 +39,14 @@ static int ctl_rcvmsg(mg_node_t *n, mg_msg_t *m, mg_hook_t *lasthook,
     return 0;
   }
   char q[MG_QUOTESIZ];
-  return mg_error(-ENOSYS, "a control node takes no command %s", mg_quote(q, m->cmdstr));
+  return mg_error(-ENOSYS, "a socket node takes no command %s", mg_quote(q, m->cmdstr));
 }
 
 const mg_type_t mg__ctl_type = {
-  .name = "ctl",
-  .doc = "The endpoint a script, the REPL or a test talks through (\".\").\n"
-         "Any hook name; data reaching it goes to the script.",
+  .name = "socket",
+  .doc = "The endpoint a script, the REPL, a test or an attached client "
+         "(moongraph -c) talks through (\".\"), as ngctl's ng_socket.\n"
+         "Any hook name; data reaching it goes to its owner.",
   .priv_size = sizeof(ctl_t),
   .flags = MG_TF_LOOP_ONLY,
   .newhook = ctl_newhook,
@@ -55,7 +56,7 @@ const mg_type_t mg__ctl_type = {
 
 mg_node_t *mg_ctl_new(mg_engine_t *e, const char *name) {
   pthread_mutex_lock(&e->topo);
-  mg_tent_t *te = mg__tent_find(e, "ctl");
+  mg_tent_t *te = mg__tent_find(e, "socket");
   pthread_mutex_unlock(&e->topo);
   mg_node_t *n = mg__node_alloc(e, te);
   if (name && *name) {

@@ -211,6 +211,8 @@ static bool busy(mg_engine_t *e) {
   return b || atomic_load(&e->pending) > 0;
 }
 
+bool mg_engine_quiet(mg_engine_t *e) { return !busy(e); }
+
 int mg_engine_run(mg_engine_t *e, mg_run_t mode, uint64_t ns) {
   if (!mg_on_loop_thread(e))
     return mg_error(-EPERM, "the engine runs on the thread that made it");

@@ -359,6 +359,9 @@ bool mg_engine_stopping(mg_engine_t *e); /* [any] */
 /* [any] Run fn(arg) on the loop thread soon. */
 void mg_engine_post(mg_engine_t *e, void (*fn)(void *arg), void *arg);
 bool mg_on_loop_thread(mg_engine_t *e); /* [any] */
+/* [loop] Nothing queued and nothing posted: what a control socket waits
+** for, so that the commands of one request run between two packets. */
+bool mg_engine_quiet(mg_engine_t *e);
 /* [loop] Call cb on the loop thread when signal signum arrives; the
 ** handler does not keep MG_RUN_IDLE alive.  cb NULL: stop the engine. */
 int mg_engine_signal(mg_engine_t *e, int signum,

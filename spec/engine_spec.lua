@@ -50,7 +50,7 @@ describe("netgraph verbs", function()
     assert.equal("hole", s.hooks[2].peer.type)
     local nodes = g:list()
     assert.equal(3, #nodes)
-    assert.same({ "ctl", "tee", "hole" }, { nodes[1].type, nodes[2].type, nodes[3].type })
+    assert.same({ "socket", "tee", "hole" }, { nodes[1].type, nodes[2].type, nodes[3].type })
     assert.equal(1, #g:list(true)) -- named only
     assert.is_true(g:rmhook(".", "tap"))
     assert.is_true(g:rmhook("tap2") == nil) -- 2-argument form, no such hook
@@ -251,13 +251,13 @@ describe("netgraph verbs", function()
     assert.is_true(g:msg(".:o", "setconfig", { enabledLinks = {} }))
     assert.equal(0, g:msg(".:o", "getconfig").enabledLinks[2])
     local info = g:msg(".", "nodeinfo")
-    assert.same({ name = "", type = "ctl", id = 1, hooks = 1 }, info)
+    assert.same({ name = "", type = "socket", id = 1, hooks = 1 }, info)
   end)
 
   it("types, status, stats and dot", function()
     local names = {}
     for _, t in ipairs(g:types()) do names[t.name] = t end
-    for _, n in ipairs { "ctl", "hole", "echo", "tee", "hub", "one2many" } do
+    for _, n in ipairs { "socket", "hole", "echo", "tee", "hub", "one2many" } do
       assert.truthy(names[n], n)
     end
     assert.truthy(names.tee.commands.getstats)

@@ -95,7 +95,7 @@ print("lua too", #g:list())
     local out, code = H.run("printf 'mkpeer . echo e x\\ntypes\\nx = 2\\nprint(x + 1)\\n' | "
       .. q(H.moongraph))
     assert.equal(0, code)
-    assert.matches("There are %d+ total types", out) -- one per type in nodes.def, and ctl
+    assert.matches("There are %d+ total types", out) -- one per type in nodes.def, and socket
     assert.matches("\n3\n", out)
     out, code = H.run("printf 'msg nowhere: nodeinfo\\n' | " .. q(H.moongraph))
     assert.equal(1, code)

@@ -659,6 +659,81 @@ function repl.line(s, line)
 end
 -- }======================================================
 
+-- {====================================================== attached clients
+-- What a client attached to a served engine (moongraph -c, lserve.c) may
+-- run: ngctl's verbs, with its own socket node as ".", and nothing else.
+-- Not Lua: that would be running any code in the engine's process, which
+-- ngctl cannot do; nor what opens the server's files (read, write -f,
+-- dot FILE): the client does those on its side.
+local remote_verbs = {}
+for v in ("mkpeer connect name rmhook shutdown show list types status msg stats " ..
+  "dot write config help debug top"):gmatch("%S+") do remote_verbs[v] = true end
+
+function repl.remote_session(view)
+  return { g = view, write = function() end, debug = 0, remote = true, env = {} }
+end
+
+local function remote_refusal(c, words)
+  if c.name == "dot" and words[#words] and words[#words] ~= "-s" and words[#words] ~= "dot" then
+    return "dot: an attached client writes the file itself (moongraph -c PATH dot > FILE)"
+  end
+  if c.name == "write" and (words[2] == "-f" or words[3] == "-f") then
+    return "write: -f reads a file on the client's side"
+  end
+end
+
+-- The lines of text, one command each, run in order until one fails.
+-- Returns their output, and true or nil and the error.
+function repl.remote(s, text)
+  local buf = {}
+  s.write = function(x) buf[#buf + 1] = x end
+  local ok, err = true, nil
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    line = line:gsub("\r$", "")
+    if not (line:match("^%s*$") or line:match("^%s*#")) then
+      local words = split(line)
+      local c = commands[words[1]]
+      if not c then
+        ok, err = nil, unknown(words[1]) ..
+          "; an attached client takes ngctl's commands, not Lua (Lua runs in the engine's own process)"
+      elseif not remote_verbs[c.name] then
+        ok, err = nil, string.format("%s: not for an attached client (%s)", words[1],
+          c.name == "quit" and "it leaves on its side" or
+          c.name == "read" and "the client reads the file and sends its commands" or
+          "it would act on the server's process")
+      else
+        err = remote_refusal(c, words)
+        if err then ok = nil else ok, err = repl.command(s, line) end
+      end
+      if not ok then break end
+    end
+  end
+  s.write = function() end
+  return table.concat(buf), ok, err
+end
+
+-- Candidates for the last word of line, one a line (the client's Tab).
+function repl.remote_complete(s, line)
+  local from = (line:match("^.*()%s%S*$") or 0) + 1
+  local cands
+  if not line:sub(1, from - 1):match("%S") then
+    cands = {}
+    for name in pairs(commands) do
+      if remote_verbs[commands[name].name] and name:sub(1, #line - from + 1) == line:sub(from) then
+        cands[#cands + 1] = name
+      end
+    end
+    table.sort(cands)
+  else
+    -- after a verb only: the Lua names of the server's process are not
+    -- a client's business
+    local c = commands[line:match("^%s*(%S+)")]
+    cands = c and remote_verbs[c.name] and repl.complete(s, line, from) or {}
+  end
+  return table.concat(cands, "\n"), true
+end
+-- }======================================================
+
 -- {====================================================== completion
 local function sorted_unique(list)
   table.sort(list)
