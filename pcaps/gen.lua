@@ -2,7 +2,8 @@
 -- same every time.  Plain Lua 5.4: no moongraph, no libpcap.
 --
 --   lua5.4 pcaps/gen.lua            the samples, next to this file
---   lua5.4 pcaps/gen.lua mixed N F  N packets of mixed traffic into F
+--   lua5.4 pcaps/gen.lua mixed N F [PAD]  N packets of mixed traffic into F
+--                                         (PAD: bytes more in each HTTP segment)
 local gen = {}
 
 -- {====================================================== pcap files
@@ -101,7 +102,7 @@ end
 
 -- Packet number i of a mix: DNS, HTTP, ping, ARP, IPv6, 802.1Q; a
 -- (description, frame) pair for Ethernet, or the IP packet for raw.
-function gen.mixed_packet(i, raw)
+function gen.mixed_packet(i, raw, pad)
   local k = i % 10
   local h1, h2 = ip4(10, 0, 0, 1 + i % 7), ip4(10, 0, 1, 1 + i % 5)
   local ipp
@@ -110,7 +111,7 @@ function gen.mixed_packet(i, raw)
       gen.udp(30000 + i % 1000, 53, dns_query(i & 0xffff, "host" .. i % 50 .. ".example")), i & 0xffff)
   elseif k == 2 or k == 3 or k == 4 then -- HTTP
     ipp = gen.ipv4(h1, h2, 6, gen.tcp(40000 + i % 100, 80, (i * 1000) & 0xffffffff, (i * 7) & 0xffffffff, 0x18,
-      "GET /" .. i .. " HTTP/1.1\r\nHost: example\r\n\r\n"), i & 0xffff)
+      "GET /" .. i .. " HTTP/1.1\r\nHost: example\r\n\r\n" .. string.rep("x", pad or 0)), i & 0xffff)
   elseif k == 5 then -- ping
     ipp = gen.ipv4(h1, h2, 1, gen.icmp_echo(8, 77, i & 0xffff, string.rep("p", 32)), i & 0xffff)
   elseif k == 6 then -- IPv6 UDP
@@ -137,7 +138,7 @@ function gen.mixed(path, n, opts)
   local w = gen.writer(path, opts.raw and 101 or 1, opts.nsec)
   local ts = opts.start or 1700000000 * 1000000000
   for i = 0, n - 1 do
-    w:packet(ts, gen.mixed_packet(i, opts.raw))
+    w:packet(ts, gen.mixed_packet(i, opts.raw, opts.pad))
     ts = ts + 100000 + (i * 7919 % 1900) * 1000 + (opts.nsec and i % 1000 or 0)
   end
   w:close()
@@ -167,7 +168,8 @@ end
 
 if not pcall(debug.getlocal, 4, 1) then -- run as a script
   if arg[1] == "mixed" then
-    local n = gen.mixed(arg[3], math.tointeger(tonumber(arg[2])))
+    local n = gen.mixed(arg[3], math.tointeger(tonumber(arg[2])),
+      { pad = math.tointeger(tonumber(arg[4] or "0")) })
     io.write(n, " packets written to ", arg[3], "\n")
   else
     local dir = arg[0]:match("^(.*)/[^/]*$") or "."

@@ -15,13 +15,14 @@ function B.sh(cmd)
 end
 
 -- The mixed capture of n packets in dir, made once by pcaps/gen.lua.
-function B.capture(here, dir, n)
-  local path = string.format("%s/mixed-%d.pcap", dir, n)
+-- pad: bytes more in each HTTP segment (937: 361-byte frames on average)
+function B.capture(here, dir, n, pad)
+  local path = string.format("%s/mixed-%d%s.pcap", dir, n, pad and "-pad" .. pad or "")
   local f = io.open(path)
   if f then f:close() return path end
   io.stderr:write(string.format("# making %s (once)\n", path))
-  B.sh(string.format("mkdir -p '%s' && lua5.4 '%s/pcaps/gen.lua' mixed %d '%s.tmp' && mv '%s.tmp' '%s'",
-    dir, here, n, path, path, path))
+  B.sh(string.format("mkdir -p '%s' && lua5.4 '%s/pcaps/gen.lua' mixed %d '%s.tmp' %d && mv '%s.tmp' '%s'",
+    dir, here, n, path, pad or 0, path, path))
   return path
 end
 
