@@ -28,10 +28,11 @@ static void usage(FILE *f) {
           "  -h, --help  this text\n"
           "  -v, --version\n"
           "   or: %s replay FILE [options]   (%s replay --help)\n"
+          "   or: %s flows FILE [options]    (%s flows --help)\n"
           "With no script the REPL starts on a terminal; otherwise stdin is\n"
           "read as a command file.  In scripts and the REPL the module is\n"
           "'mg' (require \"moongraph\"); the REPL's engine is 'g'.\n",
-          progname, progname, progname);
+          progname, progname, progname, progname, progname);
 }
 
 int host_docall(lua_State *L, int narg, int nres) {
@@ -190,9 +191,10 @@ static int pmain(lua_State *L) {
   lua_setglobal(L, "mg");
   bool interactive = false, ran = false;
   int i;
-  if (argc > 1 && !strcmp(argv[1], "replay")) { /* moongraph replay ... */
+  if (argc > 1 && (!strcmp(argv[1], "replay") || !strcmp(argv[1], "flows"))) {
+    /* moongraph replay ..., moongraph flows ...: mg.replay, mg.flows */
     lua_getglobal(L, "mg");
-    lua_getfield(L, -1, "replay");
+    lua_getfield(L, -1, argv[1]);
     lua_createtable(L, argc - 2, 0);
     for (i = 2; i < argc; i++) {
       lua_pushstring(L, argv[i]);
