@@ -82,8 +82,11 @@ void mg_ctl_on_msg(mg_node_t *ctl, mg_ctl_msg_cb cb, void *arg) {
   c->msg_arg = arg;
 }
 
-int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
-                mg_value_t *args, mg_rec_t *rec) {
+/* generic: the generic command of that name, as the verbs below mean it
+** (ngctl's connect is NGM_CONNECT even to a ksocket, whose own command
+** of that name is what "msg ks: connect" sends). */
+static int ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
+                    mg_value_t *args, mg_rec_t *rec, bool generic) {
   mg_node_t *to;
   mg_hook_t *last;
   int rc = mg_resolve(ctl, path, &to, &last);
@@ -92,7 +95,7 @@ int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
     return rc;
   }
   uint32_t cookie;
-  const mg_cmd_t *c = mg_cmd_find(to->te->type, cmd ? cmd : "", &cookie);
+  const mg_cmd_t *c = mg_cmd_find(generic ? NULL : to->te->type, cmd ? cmd : "", &cookie);
   mg_cmd_t any = {cmd, 0, 0, NULL, NULL};
   if (!c && (to->te->type->flags & MG_TF_ANY_CMD) && cmd &&
       mg__check_name("command", cmd) == 0) {
@@ -118,11 +121,16 @@ int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
   return rc;
 }
 
-int mg_ctl_call(mg_node_t *ctl, const char *path, const char *cmd,
-                mg_value_t *args, mg_value_t **reply) {
+int mg_ctl_send(mg_node_t *ctl, const char *path, const char *cmd,
+                mg_value_t *args, mg_rec_t *rec) {
+  return ctl_send(ctl, path, cmd, args, rec, false);
+}
+
+static int ctl_call(mg_node_t *ctl, const char *path, const char *cmd,
+                    mg_value_t *args, mg_value_t **reply, bool generic) {
   if (reply) *reply = NULL;
   mg_rec_t *r = mg_rec_new(ctl->eng, NULL, NULL);
-  int rc = mg_ctl_send(ctl, path, cmd, args, r);
+  int rc = ctl_send(ctl, path, cmd, args, r, generic);
   if (mg__rec_attached(r)) {
     rc = mg_rec_wait(r);
     mg_value_t *v = mg_rec_take_reply(r);
@@ -131,6 +139,11 @@ int mg_ctl_call(mg_node_t *ctl, const char *path, const char *cmd,
   }
   mg_rec_free(r);
   return rc;
+}
+
+int mg_ctl_call(mg_node_t *ctl, const char *path, const char *cmd,
+                mg_value_t *args, mg_value_t **reply) {
+  return ctl_call(ctl, path, cmd, args, reply, false);
 }
 
 int mg_ctl_call_text(mg_node_t *ctl, const char *path, const char *cmd,
@@ -194,28 +207,28 @@ static mg_value_t *fields(const char *k1, const char *v1, const char *k2,
 
 int mg_mkpeer(mg_node_t *ctl, const char *path, const char *type,
               const char *hook, const char *peerhook) {
-  return mg_ctl_call(ctl, path ? path : ".", "mkpeer",
-                     fields("type", type, "ourhook", hook, "peerhook", peerhook),
-                     NULL);
+  return ctl_call(ctl, path ? path : ".", "mkpeer",
+                  fields("type", type, "ourhook", hook, "peerhook", peerhook),
+                  NULL, true);
 }
 
 int mg_connect(mg_node_t *ctl, const char *path, const char *relpath,
                const char *hook, const char *peerhook) {
-  return mg_ctl_call(ctl, path ? path : ".", "connect",
-                     fields("path", relpath, "ourhook", hook, "peerhook",
-                            peerhook),
-                     NULL);
+  return ctl_call(ctl, path ? path : ".", "connect",
+                  fields("path", relpath, "ourhook", hook, "peerhook",
+                         peerhook),
+                  NULL, true);
 }
 
 int mg_name(mg_node_t *ctl, const char *path, const char *name) {
-  return mg_ctl_call(ctl, path, "name", fields("name", name, 0, 0, 0, 0), NULL);
+  return ctl_call(ctl, path, "name", fields("name", name, 0, 0, 0, 0), NULL, true);
 }
 
 int mg_rmhook(mg_node_t *ctl, const char *path, const char *hook) {
-  return mg_ctl_call(ctl, path ? path : ".", "rmhook",
-                     fields("hook", hook, 0, 0, 0, 0), NULL);
+  return ctl_call(ctl, path ? path : ".", "rmhook",
+                  fields("hook", hook, 0, 0, 0, 0), NULL, true);
 }
 
 int mg_shutdown(mg_node_t *ctl, const char *path) {
-  return mg_ctl_call(ctl, path, "shutdown", NULL, NULL);
+  return ctl_call(ctl, path, "shutdown", NULL, NULL, true);
 }

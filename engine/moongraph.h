@@ -416,6 +416,19 @@ mg_hook_t *mg_hook_next(mg_hook_t *h);
 int mg_node_send(mg_node_t *n, const char *hook, mg_buf_t *b);
 /* [inside] Ask for this node's own shutdown, queued (ng_rmnode_self). */
 void mg_node_rmself(mg_node_t *n);
+/* [inside] Make a node of type t with no hooks, as netgraph's
+** ng_make_node (ng_ksocket's accept makes one for each connection): its
+** constructor runs, then init(new node, arg) under its writer lock before
+** anyone can reach it; a failure of either ends the node unseen.  Its id
+** in *id. */
+int mg_node_make(mg_node_t *n, const mg_type_t *t, int (*init)(mg_node_t *nn, void *arg),
+                 void *arg, uint32_t *id);
+/* [inside] An answer sent later, to the node of id `to` that asked n for
+** command cmd (netgraph's response after the fact, as ng_ksocket's accept
+** and connect send): a reply nobody waits for, which reaches a script's
+** on_msg.  Takes v; err 0 or a negative code with its text. */
+int mg_node_reply(mg_node_t *n, uint32_t to, uint32_t cmd, const char *cmdstr, int err,
+                  const char *errmsg, mg_value_t *v);
 
 const char *mg_hook_name(const mg_hook_t *h); /* [any]: interned, lasting */
 mg_node_t *mg_hook_node(const mg_hook_t *h);  /* [any] */

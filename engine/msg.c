@@ -131,3 +131,19 @@ int mg__apply_msg(mg_node_t *n, mg_hook_t *h, mg_item_t *it) {
   mg__item_end(it);
   return err;
 }
+
+int mg_node_reply(mg_node_t *n, uint32_t to, uint32_t cmd, const char *cmdstr, int err,
+                  const char *errmsg, mg_value_t *v) {
+  mg_node_t *dest = mg_node_byid(n->eng, to);
+  if (!dest) { /* the asker is gone */
+    mg_value_free(v);
+    return -ENOENT;
+  }
+  mg_msg_t *r = mg_msg_new(mg_type_cookie(n->te->type), cmd, cmdstr, v);
+  r->flags = MG_MSG_RESP;
+  r->error = err;
+  if (err) r->errmsg = mg_strdup(errmsg ? errmsg : strerror(-err));
+  int rc = mg__send_msg(dest, NULL, r, n->id, NULL, MG_QUEUE);
+  mg_node_unref(dest);
+  return rc;
+}

@@ -323,6 +323,38 @@ int mg__rmnode(mg_node_t *n) {
   return 0;
 }
 
+/* As mkpeer's new node (engine/hook.c), without the join: held as a writer
+** while made, so that what its constructor or init queue waits, and seen
+** by lookups only once whole. */
+int mg_node_make(mg_node_t *n, const mg_type_t *t, int (*init)(mg_node_t *nn, void *arg),
+                 void *arg, uint32_t *id) {
+  mg_engine_t *e = n->eng;
+  pthread_mutex_lock(&e->topo);
+  mg_tent_t *te = mg__tent_find(e, t->name);
+  pthread_mutex_unlock(&e->topo);
+  if (!te || te->type != t) return mg_error(-ENOENT, "unknown node type '%s'", t->name);
+  mg_node_t *nn = mg__node_alloc(e, te);
+  atomic_store(&nn->word, MG_LW_WRITER);
+  int rc = t->constructor ? t->constructor(nn) : 0;
+  if (rc) { /* never was: no close, no shutdown */
+    atomic_fetch_or(&nn->flags, MG_NF_INVALID | MG_NF_CLOSING);
+    mg__flush_queue(nn);
+    mg__leave(nn, true);
+    mg_node_unref(nn);
+    return rc;
+  }
+  mg_node_ref(nn); /* ours, across its possible shutdown */
+  if (init && (rc = init(nn, arg)))
+    mg__rmnode(nn);
+  else {
+    *id = nn->id;
+    mg__node_publish(nn);
+  }
+  mg__leave(nn, true);
+  mg_node_unref(nn);
+  return rc;
+}
+
 void *mg_node_priv(mg_node_t *n) { return n->priv; }
 uint32_t mg_node_id(const mg_node_t *n) { return n->id; }
 void mg_node_name_copy(mg_node_t *n, char *buf, size_t len) {
