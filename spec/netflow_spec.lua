@@ -1,0 +1,298 @@
+-- netflow_spec.lua -- the netflow node (ng_netflow) and `moongraph flows`:
+-- flows checked against a reference computed here from the packets, and,
+-- end to end, against what nfcapd receives and nfdump reads back.
+local mg = require "moongraph"
+local gen = dofile(H.root .. "/pcaps/gen.lua")
+
+local T0 = 1700000000 -- the captures' and tests' epoch, seconds
+local function ip4(a, b, c, d) return string.char(a, b, c, d) end
+local function ip6(last) return string.pack(">I8I8", 0x20010db800000000, last) end
+
+-- {====================================================== helpers
+-- A v5 datagram's records, read here byte by byte.
+local function v5_records(s)
+  local version, count, uptime, secs, nsecs = string.unpack(">I2I2I4I4I4", s)
+  assert.equal(5, version)
+  assert.equal(24 + 48 * count, #s)
+  local boot = secs * 1000 + nsecs // 1000000 - uptime
+  local out = {}
+  for k = 0, count - 1 do
+    local src, dst, _, input, _, pkts, bytes, first, last, sport, dport, _, flags, proto, tos =
+      string.unpack(">c4c4c4I2I2I4I4I4I4I2I2BBBB", s, 25 + 48 * k)
+    out[#out + 1] = { src = string.format("%d.%d.%d.%d", src:byte(1, 4)),
+      dst = string.format("%d.%d.%d.%d", dst:byte(1, 4)), input = input, packets = pkts,
+      bytes = bytes, first = boot + first, last = boot + last, sport = sport, dport = dport,
+      flags = flags, proto = proto, tos = tos }
+  end
+  return out
+end
+
+-- An engine on the virtual clock with . -> netflow iface0 and the v5
+-- export back to .; records collects what is exported.
+local function rig()
+  local g = H.engine { clock = "virtual" }
+  local r = { g = g, records = {}, out = {}, datagrams = 0 }
+  assert(g:mkpeer(".", "netflow", "in", "iface0"))
+  assert(g:name(".:in", "nf"))
+  assert(g:connect(".", "nf:", "v5", "export"))
+  assert(g:connect(".", "nf:", "o", "out0"))
+  g:on_data(function(hook, item)
+    if hook == "v5" then
+      r.datagrams = r.datagrams + 1
+      for _, x in ipairs(v5_records(item:bytes())) do r.records[#r.records + 1] = x end
+    else
+      r.out[#r.out + 1] = item:bytes()
+    end
+  end)
+  -- a packet at time t (seconds past T0): the clock moves there first
+  function r.at(t, frame)
+    g:advance(T0 + t)
+    assert(g:send("in", frame, { ts = T0 + t }))
+  end
+  function r.flush()
+    assert(g:msg("nf:", "flush"))
+    g:run()
+  end
+  return r
+end
+
+local function udp(sport, dport, n)
+  return gen.eth(2, 1, 0x0800, gen.ipv4(ip4(10, 0, 0, 1), ip4(10, 0, 0, 2), 17,
+    gen.udp(sport or 1000, dport or 2000, string.rep("x", n or 10))))
+end
+
+local function tcp(sport, flags)
+  return gen.eth(2, 1, 0x0800, gen.ipv4(ip4(10, 0, 0, 1), ip4(10, 0, 0, 2), 6,
+    gen.tcp(sport or 5555, 80, 1, 1, flags or 0x10, "data")))
+end
+-- }======================================================
+
+describe("netflow node", function()
+  it("passes packets from ifaceN out of outN unchanged, and back", function()
+    local r = rig()
+    local f = udp()
+    r.at(0, f)
+    assert.same({ f }, r.out)
+    -- what comes back on out0 leaves by iface0 (ours: the "in" hook), unaccounted
+    local back = {}
+    r.g:on_data(function(hook, item) back[#back + 1] = hook .. ":" .. #item:bytes() end)
+    assert(r.g:send("o", f))
+    assert.same({ "in:" .. #f }, back)
+    local info = r.g:msg("nf:", "info")
+    assert.equal(1, info["IPv4 packets"])
+    assert.equal(#f - 14, info["IPv4 bytes"])
+    r.g:close()
+  end)
+
+  it("refuses hooks and arguments it does not know, naming them", function()
+    local g = H.engine { clock = "virtual" }
+    assert(g:mkpeer(".", "netflow", "a", "iface0"))
+    local ok, err = g:mkpeer(".:a", "hole", "bogus", "x")
+    assert.is_nil(ok)
+    assert.matches("not 'bogus'", err)
+    ok, err = g:mkpeer(".:a", "hole", "iface01", "x")
+    assert.is_nil(ok)
+    assert.matches("iface01", err)
+    ok, err = g:mkpeer(".:a", "hole", "iface65536", "x")
+    assert.is_nil(ok)
+    ok, err = g:msg(".:a", "settimeouts", { inactive = 0 })
+    assert.is_nil(ok)
+    assert.matches("inactive: must be a number from 1 to 1e9", err)
+    ok, err = g:msg(".:a", "settimeouts", { inactive = 1.5 })
+    assert.is_nil(ok)
+    assert.matches("whole number", err)
+    ok, err = g:msg(".:a", "settimeouts", { idle = 3 })
+    assert.is_nil(ok)
+    assert.matches("unknown field 'idle'", err)
+    ok, err = g:msg(".:a", "setdlt", { iface = 3, dlt = 1 })
+    assert.is_nil(ok)
+    assert.matches("iface3 is not connected", err)
+    ok, err = g:msg(".:a", "setdlt", { iface = 0, dlt = 147 })
+    assert.is_nil(ok)
+    assert.matches("link type 147", err)
+    ok, err = g:msg(".:a", "setcachesize", { size = 0 })
+    assert.is_nil(ok)
+    ok, err = g:msg(".:a", "setmtu", { mtu = 100 })
+    assert.is_nil(ok)
+    assert.matches("mtu", err)
+    ok, err = g:msg(".:a", "ifinfo", "x")
+    assert.is_nil(ok)
+    -- ng_netflow's ASCII forms
+    assert(g:msg(".:a", "settimeouts", mg.parse("{ inactive=20 active=60 }")))
+    assert(g:msg(".:a", "setdlt", mg.parse("{ iface=0 dlt=12 }")))
+    assert(g:msg(".:a", "setifindex", mg.parse("{ iface=0 index=7 }")))
+    assert(g:msg(".:a", "setconfig", mg.parse("{ iface=0 conf=3 }")))
+    assert(g:msg(".:a", "settemplate", mg.parse("{ time=60 packets=10 }")))
+    assert(g:msg(".:a", "setmtu", mg.parse("{ mtu=9000 }")))
+    local info = g:msg(".:a", "info")
+    assert.equal(20, info["Inactive timeout"])
+    assert.equal(60, info["Active timeout"])
+    assert.same({ packets = 0, ["data link type"] = 12, index = 7, conf = 3 }, g:msg(".:a", "ifinfo", 0))
+    assert.same({ ["v9 template packets"] = 10, ["v9 template time"] = 60, ["v9 MTU"] = 9000 },
+      g:msg(".:a", "v9info"))
+    g:close()
+  end)
+
+  it("exports a flow idle past the inactive timeout, and starts a new one", function()
+    local r = rig()
+    assert(r.g:msg("nf:", "settimeouts", { inactive = 5, active = 100 }))
+    r.at(0, udp()); r.at(1, udp()); r.at(2.5, udp())
+    assert.equal(1, #r.g:msg("nf:", "show"))
+    r.g:advance(T0 + 8.6) -- idle 6.1 s: the sweep exports it
+    r.g:run()
+    assert.equal(0, #r.g:msg("nf:", "show"))
+    assert.equal(1, #r.records)
+    assert.same({ 3, T0 * 1000, T0 * 1000 + 2500 }, { r.records[1].packets, r.records[1].first, r.records[1].last })
+    r.at(9, udp())
+    r.flush()
+    assert.equal(2, #r.records)
+    assert.same({ 1, T0 * 1000 + 9000 }, { r.records[2].packets, r.records[2].first })
+    assert.equal(1, r.g:msg("nf:", "info")["Inactive expiries"])
+    r.g:close()
+  end)
+
+  it("ends a flow idle past the timeout on its next packet, sweep or not", function()
+    local r = rig()
+    assert(r.g:msg("nf:", "settimeouts", { inactive = 5, active = 100 }))
+    r.at(0, udp())
+    -- the clock jumps past the timeout and the packet comes at once: it
+    -- belongs to a new flow whether or not the sweep ran first
+    r.at(5.001, udp())
+    r.flush()
+    assert.equal(2, #r.records)
+    assert.same({ 1, 1 }, { r.records[1].packets, r.records[2].packets })
+    r.g:close()
+  end)
+
+  it("splits a flow longer than the active timeout", function()
+    local r = rig()
+    assert(r.g:msg("nf:", "settimeouts", { inactive = 5, active = 10 }))
+    for t = 0, 24 do r.at(t, udp()) end
+    r.flush()
+    local pk = {}
+    for k, x in ipairs(r.records) do pk[k] = x.packets end
+    assert.same({ 11, 11, 3 }, pk) -- 0..10, 11..21, 22..24
+    assert.equal(T0 * 1000 + 11000, r.records[2].first)
+    assert.equal(2, r.g:msg("nf:", "info")["Active expiries"])
+    r.g:close()
+  end)
+
+  it("ends a TCP flow with its FIN or RST, counting that packet", function()
+    local r = rig()
+    r.at(0, tcp(5555, 0x02)); r.at(0.1, tcp(5555, 0x10)); r.at(0.2, tcp(5555, 0x11))
+    assert.equal(0, #r.g:msg("nf:", "show"))
+    r.at(0.3, tcp(5555, 0x10)) -- a new flow
+    r.at(0.4, tcp(6666, 0x04)) -- RST
+    r.flush()
+    assert.equal(3, #r.records)
+    assert.same({ 3, 0x13 }, { r.records[1].packets, r.records[1].flags })
+    assert.same({ 6666, 0x04 }, { r.records[2].sport, r.records[2].flags })
+    assert.same({ 5555, 1 }, { r.records[3].sport, r.records[3].packets })
+    assert.equal(2, r.g:msg("nf:", "info")["TCP FIN/RST expiries"])
+    r.g:close()
+  end)
+
+  it("keys flows by addresses, ports, protocol, ToS and input hook", function()
+    local r = rig()
+    assert(r.g:connect(".", "nf:", "in1", "iface1"))
+    assert(r.g:msg("nf:", "setifindex", { iface = 1, index = 42 }))
+    r.at(0, udp(1, 2)); r.at(0, udp(1, 3)); r.at(0, udp(4, 2))
+    local tos = udp(1, 2)
+    tos = tos:sub(1, 15) .. "\x10" .. tos:sub(17) -- ToS 0x10
+    r.at(0, tos)
+    assert(r.g:send("in1", udp(1, 2)))
+    assert(r.g:send("in1", udp(1, 2)))
+    local show = r.g:msg("nf:", "show")
+    assert.equal(5, #show)
+    r.flush()
+    local byin = {}
+    for _, x in ipairs(r.records) do byin[x.input] = (byin[x.input] or 0) + x.packets end
+    assert.same({ [0] = 4, [42] = 2 }, byin)
+    r.g:close()
+  end)
+
+  it("holds no more flows than its cache; new ones are counted, old ones still exported", function()
+    local r = rig()
+    assert(r.g:msg("nf:", "setcachesize", { size = 10 }))
+    for p = 1, 15 do r.at(0, udp(p)) end
+    r.at(0.5, udp(1)) -- an old flow still counts
+    local info = r.g:msg("nf:", "info")
+    assert.same({ 10, 5, 5 }, { info["IPv4 records used"], info["Failed allocations"],
+      info["IPv4 skipped packets"] })
+    r.flush()
+    assert.equal(10, #r.records)
+    assert.equal(2, r.records[1].packets)
+    -- once exported there is room again
+    r.at(1, udp(99))
+    assert.equal(1, r.g:msg("nf:", "info")["IPv4 records used"])
+    r.g:close()
+  end)
+
+  it("counts frames cut short as malformed and frames with no IP apart, and passes both on", function()
+    local r = rig()
+    local good = udp()
+    local cuts = {
+      good:sub(1, 10),                               -- Ethernet header cut
+      good:sub(1, 14 + 12),                           -- IPv4 header cut
+      good:sub(1, 14) .. "\x4f" .. good:sub(16, 40), -- IHL 60 bytes, 26 there
+      tcp():sub(1, 14 + 20 + 10),                     -- TCP header cut before its flags
+      gen.eth(2, 1, 0x86dd, gen.ipv6(ip6(1), ip6(2), 17, gen.udp(1, 2, "x")):sub(1, 39)),
+      gen.eth(2, 1, 0x8100, ""),                      -- a VLAN tag with nothing after
+    }
+    for k, c in ipairs(cuts) do r.at(k, c) end
+    r.at(10, gen.eth(0xffffffff, 1, 0x0806, gen.arp(1, 1, ip4(10, 0, 0, 1), ip4(10, 0, 0, 2))))
+    local info = r.g:msg("nf:", "info")
+    assert.same({ #cuts, 1, 0, 0 }, { info["Malformed packets"], info["Non-IP packets"],
+      info["IPv4 packets"], info["IPv6 packets"] })
+    assert.equal(#cuts + 1, #r.out)
+    r.g:close()
+  end)
+
+  it("reads every capture of the corpus without a crash, each packet counted once", function()
+    local dir = H.root .. "/../shared/corpus/tcpdump"
+    local ls = io.popen("ls " .. dir .. "/*.pcap " .. dir .. "/*.pcapng 2>/dev/null")
+    local files = {}
+    for f in ls:lines() do files[#files + 1] = f end
+    ls:close()
+    if #files == 0 then
+      pending("no corpus at ../shared/corpus/tcpdump")
+      return
+    end
+    local total, malformed = 0, 0
+    for _, f in ipairs(files) do
+      local g = H.engine { clock = "virtual" }
+      assert(g:mkpeer(".", "netflow", "x", "export9"))
+      assert(g:name(".:x", "nf"))
+      assert(g:connect(".", "nf:", "x10", "ipfix"))
+      assert(g:mkpeer("nf:", "pcap", "iface0", "out"))
+      local seen = 0
+      g:on_data(function() seen = seen + 1 end)
+      if g:msg("nf:iface0", "open", { file = f, speed = "top" }) then
+        g:msg("nf:iface0", "start")
+        g:run()
+        local s = g:msg("nf:iface0", "getstats")
+        g:msg("nf:", "flush")
+        g:run()
+        local i = g:msg("nf:", "info")
+        local acc = i["IPv4 packets"] + i["IPv6 packets"] + i["Non-IP packets"] + i["Malformed packets"]
+          + i["IPv4 skipped packets"] + i["IPv6 skipped packets"]
+        assert.equal(s.packets, acc, f)
+        total, malformed = total + s.packets, malformed + i["Malformed packets"]
+      end
+      g:close()
+    end
+    assert.is_true(total > 5000, "only " .. total .. " packets in " .. #files .. " files")
+    assert.is_true(malformed > 0)
+  end)
+
+  it("costs no more memory than its cache holds", function()
+    local r = rig()
+    assert(r.g:msg("nf:", "setcachesize", { size = 1000 }))
+    for p = 1, 5000 do r.at(p * 0.001, udp(p)) end
+    assert.equal(1000, r.g:msg("nf:", "info")["IPv4 records used"])
+    assert.equal(4000, r.g:msg("nf:", "info")["Failed allocations"])
+    r.g:close()
+    local items, bufs = mg.pools()
+    assert.same({ 0, 0 }, { items, bufs })
+  end)
+end)
