@@ -201,7 +201,7 @@ static void export_flow(nf_t *nf, uint32_t i) {
     int w = mg_nf_slot(&nf->x[v], &r);
     if (w < 0) continue;
     if (!mg_nf_room(&nf->x[v], &nf->tc, w)) send_dgram(nf, v, w);
-    mg_nf_put(&nf->x[v], &nf->tc, w, &r, now_ms(nf));
+    mg_nf_put(&nf->x[v], &nf->tc, w, &r);
     if (!mg_nf_room(&nf->x[v], &nf->tc, w)) send_dgram(nf, v, w);
   }
   free_flow(nf, i);

@@ -77,11 +77,11 @@ typedef struct mg_nf_tmplcfg {
 int mg_nf_slot(const mg_nf_exp_t *x, const mg_nf_rec_t *r);
 /* Whether d[which] has room for one more record. */
 bool mg_nf_room(const mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which);
-/* Add r to d[which], which has room; opens the datagram (with the
-** templates, when they are due) if it is empty. */
+/* Add r to d[which], which has room; opens the datagram if it is empty. */
 void mg_nf_put(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which,
-               const mg_nf_rec_t *r, int64_t now_ms);
-/* The finished datagram d[which] (its header written as of now_ms), its
+               const mg_nf_rec_t *r);
+/* The finished datagram d[which] (its header written as of now_ms, the
+** templates put in when they are due: in the first one sent), its
 ** bytes handed to the caller (free them); the slot starts empty.  NULL
 ** when it holds no record. */
 uint8_t *mg_nf_take(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which,

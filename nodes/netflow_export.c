@@ -28,8 +28,9 @@
 typedef struct { uint16_t id, len; } field_t;
 
 /* The fields of a record, in order; the times differ by version. */
-/* ICMP's type and code (32, 139) besides the destination port, as
-** collectors take them from there for ICMP flows */
+/* ICMP's type and code (32; IPFIX's for ICMPv6 is 139, v9's is 32 for
+** both) besides the destination port, as collectors take them from there
+** for ICMP flows */
 static const field_t f_v4[] = {{8, 4}, {12, 4}, {7, 2}, {11, 2}, {4, 1}, {5, 1},
                                {6, 1}, {10, 2}, {2, 8}, {1, 8}, {32, 2}};
 static const field_t f_v6[] = {{27, 16}, {28, 16}, {7, 2}, {11, 2}, {4, 1}, {5, 1},
@@ -86,14 +87,21 @@ static uint8_t *templates(const mg_nf_exp_t *x, uint8_t *p) {
     const field_t *f = v6 ? f_v6 : f_v4;
     p = put16(p, 256u + (uint32_t)v6);
     p = put16(p, NF_COMMON + 2);
-    for (int i = 0; i < NF_COMMON; i++) p = put16(put16(p, f[i].id), f[i].len);
+    for (int i = 0; i < NF_COMMON; i++)
+      p = put16(put16(p, f[i].id == 139 && x->version == 9 ? 32 : f[i].id), f[i].len);
     for (int i = 0; i < 2; i++) p = put16(put16(p, times[i].id), times[i].len);
   }
   put16(set + 2, (uint32_t)(p - set));
   return p;
 }
 
-static void open_dgram(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which, int64_t now_ms) {
+/* The template set's size: both templates. */
+#define TSET (4 + 2 * (4 + 4 * (NF_COMMON + 2)))
+
+/* A datagram is filled with room for the templates kept after its header:
+** whether they go in is decided when it is sent, as the first datagram
+** sent must carry them whichever slot was opened first. */
+static void open_dgram(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which) {
   mg_nf_dgram_t *d = &x->d[which];
   uint32_t cap = max_len(x->version, c);
   if (d->cap < cap) {
@@ -104,21 +112,30 @@ static void open_dgram(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which, int6
   d->nrec = d->count = 0;
   d->v6 = which;
   if (x->version == 5) return;
-  if (x->tmpl_ms < 0 || x->tmpl_pkts >= c->packets ||
-      now_ms - x->tmpl_ms >= (int64_t)c->secs * 1000) {
-    d->len = (uint32_t)(templates(x, d->buf + d->len) - d->buf);
-    d->count = 2;
-    x->tmpl_ms = now_ms, x->tmpl_pkts = 0;
-  }
+  d->len += TSET;
   d->set = d->len;
   put16(d->buf + d->len, 256u + (uint32_t)which);
   d->len += 4;
 }
 
-void mg_nf_put(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which, const mg_nf_rec_t *r,
-               int64_t now_ms) {
+/* The templates in their room when they are due; else the room goes. */
+static void place_templates(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, mg_nf_dgram_t *d,
+                            int64_t now_ms) {
+  uint32_t h = hdr_len(x->version);
+  if (x->tmpl_ms < 0 || x->tmpl_pkts >= c->packets ||
+      now_ms - x->tmpl_ms >= (int64_t)c->secs * 1000) {
+    templates(x, d->buf + h);
+    d->count += 2;
+    x->tmpl_ms = now_ms, x->tmpl_pkts = 0;
+    return;
+  }
+  memmove(d->buf + h, d->buf + h + TSET, d->len - h - TSET);
+  d->len -= TSET, d->set -= TSET;
+}
+
+void mg_nf_put(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which, const mg_nf_rec_t *r) {
   mg_nf_dgram_t *d = &x->d[which];
-  if (!d->nrec) open_dgram(x, c, which, now_ms);
+  if (!d->nrec) open_dgram(x, c, which);
   uint8_t *p = d->buf + d->len, *start = p;
   const mg_nf_key_t *k = r->k;
   uint32_t first = (uint32_t)(r->first_ms - c->boot_ms), last = (uint32_t)(r->last_ms - c->boot_ms);
@@ -163,6 +180,7 @@ uint8_t *mg_nf_take(mg_nf_exp_t *x, const mg_nf_tmplcfg_t *c, int which, int64_t
     memset(p, 0, 4); /* engine type and id, sampling */
     x->seq += d->nrec;
   } else {
+    place_templates(x, c, d, now_ms);
     while (d->len % 4) d->buf[d->len++] = 0; /* the data set ends on 4 bytes */
     put16(d->buf + d->set + 2, d->len - d->set);
     if (x->version == 9) {

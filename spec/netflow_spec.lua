@@ -409,7 +409,15 @@ local function same_flows(want, got, what)
   end
   local wp, wb = totals(want)
   local gp, gb = totals(got)
-  assert.same({ flows = #want, packets = wp, bytes = wb }, { flows = #got, packets = gp, bytes = gb }, what)
+  -- the flows on one side only, a few of each, to say what differs
+  local ws, gs, only = {}, {}, {}
+  for _, l in ipairs(want) do ws[l] = (ws[l] or 0) + 1 end
+  for _, l in ipairs(got) do gs[l] = (gs[l] or 0) + 1 end
+  for l, c in pairs(ws) do if (gs[l] or 0) < c and #only < 6 then only[#only + 1] = "missing " .. l end end
+  for l, c in pairs(gs) do if (ws[l] or 0) < c and #only < 12 then only[#only + 1] = "extra   " .. l end end
+  table.sort(only)
+  assert.same({ flows = #want, packets = wp, bytes = wb }, { flows = #got, packets = gp, bytes = gb },
+    what .. "\n" .. table.concat(only, "\n"))
   for k = 1, #want do
     if want[k] ~= got[k] then
       assert.equal(want[k], got[k], what .. ": flow " .. k .. " of " .. #want)
@@ -425,6 +433,23 @@ describe("moongraph flows against nfcapd and nfdump", function()
     return
   end
   math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 100000)
+
+  local big
+  for _, v in ipairs { 5, 9, 10 } do
+    it(string.format("100,000 mixed packets as v%d, with timeouts: every flow as the packets say", v), function()
+      if not big then
+        big = os.tmpname() .. ".pcap"
+        gen.flowmix(big, 100000) -- 4,000 flows, pauses of 20 s
+      end
+      local opts = { version = v, inactive = 15, active = 60 }
+      local want = reference(big, opts)
+      local got, out, code = collect(big, opts)
+      assert.equal(0, code, out)
+      assert.is_true(#want > 5000, #want .. " flows")
+      same_flows(want, got, "100k v" .. v)
+    end)
+  end
+  teardown(function() if big then os.remove(big) end end)
 
   for _, name in ipairs { "sample.pcap", "sample-ns.pcap", "raw.pcap", "gaps.pcap" } do
     for _, v in ipairs { 5, 9, 10 } do

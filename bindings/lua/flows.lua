@@ -206,8 +206,9 @@ return function(args)
     check(g:mkpeer(".", "netflow", "x", "out0"))
     check(g:name(".:x", "nf"))
     if o.host then
-      check(g:mkpeer("nf:", "ksocket", hook, "inet/dgram/udp"))
-      check(g:msg("nf:" .. hook, "connect", { family = "inet", addr = o.host, port = o.port }))
+      local fam = o.host:find(":", 1, true) and "inet6" or "inet"
+      check(g:mkpeer("nf:", "ksocket", hook, fam .. "/dgram/udp"))
+      check(g:msg("nf:" .. hook, "connect", { family = fam, addr = o.host, port = o.port }))
     else
       check(g:connect(".", "nf:", "flows", hook))
       g:on_data(function(_, item) dec.datagram(item:bytes(), function(r) records[#records + 1] = r end) end)
