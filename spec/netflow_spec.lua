@@ -297,6 +297,94 @@ describe("netflow node", function()
   end)
 end)
 
+describe("netflow on the engine clock", function()
+  -- two flows with a pause longer than the inactive timeout between their
+  -- packets: 6 packets, 2.4 s
+  local function capture()
+    local path = os.tmpname() .. ".pcap"
+    local w = gen.writer(path, 1, true)
+    local t = { 0, 0.3, 0.6, 2.2, 2.4 }
+    for _, s in ipairs(t) do
+      w:packet(math.floor((T0 + s) * 1e9), udp(1, 2, 10))
+      w:packet(math.floor((T0 + s) * 1e9) + 1000, udp(3, 4, 20))
+    end
+    w:close()
+    return path
+  end
+
+  local function run(clock, speed, file)
+    local g = H.engine { clock = clock }
+    local recs = {}
+    assert(g:mkpeer(".", "netflow", "v5", "export"))
+    assert(g:name(".:v5", "nf"))
+    assert(g:msg("nf:", "settimeouts", { inactive = 1, active = 100 }))
+    assert(g:mkpeer("nf:", "pcap", "iface0", "out"))
+    g:on_data(function(_, item)
+      for _, x in ipairs(v5_records(item:bytes())) do recs[#recs + 1] = x end
+    end)
+    assert(g:msg("nf:iface0", "open", { file = file, speed = speed }))
+    assert(g:msg("nf:iface0", "start"))
+    g:run()
+    assert(g:msg("nf:", "flush"))
+    g:run()
+    local info = g:msg("nf:", "info")
+    g:close()
+    table.sort(recs, function(a, b)
+      if a.first ~= b.first then return a.first < b.first end
+      return a.sport < b.sport
+    end)
+    return recs, info
+  end
+
+  it("exports at top speed on the virtual clock what a real-time replay does, with the capture's times", function()
+    local file = capture()
+    local v, vi = run("virtual", "top", file)
+    local w, wi = run("wall", "original", file)
+    os.remove(file)
+    -- each flow split by the pause: 4 flows of 3 and 2 packets
+    assert.equal(4, #v)
+    assert.equal(4, #w)
+    assert.same({ 2, 2 }, { vi["Inactive expiries"], wi["Inactive expiries"] })
+    for k = 1, 4 do
+      assert.same({ v[k].sport, v[k].packets, v[k].bytes }, { w[k].sport, w[k].packets, w[k].bytes })
+      -- the same durations; real time is a few ms late at most
+      assert.is_true(math.abs((v[k].last - v[k].first) - (w[k].last - w[k].first)) <= 50,
+        "flow " .. k .. " lasted " .. (v[k].last - v[k].first) .. " and " .. (w[k].last - w[k].first) .. " ms")
+    end
+    -- the virtual clock's times are the capture's, to the millisecond
+    assert.same({ T0 * 1000, T0 * 1000 + 600, T0 * 1000 + 2200, T0 * 1000 + 2400 },
+      { v[1].first, v[1].last, v[3].first, v[3].last })
+  end)
+end)
+
+describe("moongraph flows", function()
+  it("prints the flows of a capture, one a line, and how many packets were accounted", function()
+    local out, code = H.run(H.moongraph .. " flows " .. H.root .. "/pcaps/raw.pcap")
+    assert.equal(0, code, out)
+    assert.matches("2023%-11%-14 22:13:20%.000  2023%-11%-14 22:13:20%.000  UDP   10%.0%.0%.1:30000 %-> 10%.0%.0%.53:53  1 packets  59 bytes", out)
+    assert.matches("100 packets read, 100 accounted in flows %(0 not IP, 0 malformed, 0 with the cache full%), 75 flows", out)
+    out, code = H.run(H.moongraph .. " flows -v 5 -f 'udp' " .. H.root .. "/pcaps/sample.pcap")
+    assert.equal(0, code, out)
+    assert.not_matches("TCP", out)
+    assert.matches("NetFlow v5 carries no IPv6: 30 IPv6 packets were left out", out)
+  end)
+
+  it("refuses bad options with its usage, and says what it could not read", function()
+    for _, bad in ipairs { "-v 7 x.pcap", "-n 127.0.0.1 x.pcap", "-n host:70000 x.pcap",
+      "--inactive 0 x.pcap", "--cache 1.5 x.pcap", "--bogus x.pcap", "" } do
+      local out, code = H.run(H.moongraph .. " flows " .. bad)
+      assert.equal(2, code, bad .. ": " .. out)
+      assert.matches("usage: moongraph flows", out)
+    end
+    local out, code = H.run(H.moongraph .. " flows /nonexistent.pcap")
+    assert.equal(1, code, out)
+    assert.matches("nonexistent", out)
+    out, code = H.run(H.moongraph .. " flows --help")
+    assert.equal(0, code)
+    assert.matches("%-%-collector HOST:PORT", out)
+  end)
+end)
+
 -- {====================================================== against a collector
 -- The flows of a capture worked out here, packet by packet, from the
 -- packets as the engine decodes them (item:decode, not the node's parser):
