@@ -46,7 +46,7 @@ enum { X_V5, X_V9, X_IPFIX, NX };
 
 #define MAXIFACES 65536
 #define CACHE_DEFAULT (65536 * 4)
-#define CACHE_MAX (1u << 24)
+#define CACHE_MAX 10000000u
 #define MTAG_NETFLOW 1221656444u
 #define SWEEP_NS 1000000000 /* the expiry sweep, once a second */
 #define MS 1000000
@@ -424,7 +424,7 @@ static void nf_shutdown(mg_node_t *n) {
 /* {====================================================== messages */
 static const mg_argdoc_t nf_args[] = {
   {"setdlt", "iface", MG_ARG_NUM, 0, MAXIFACES - 1, 0, NULL, NULL, "the ifaceN hook's N (connected)"},
-  {"setdlt", "dlt", MG_ARG_NUM, 0, 65535, 1, NULL, NULL,
+  {"setdlt", "dlt", MG_ARG_NUM, 0, 65535, 1, NULL, "each packet's own",
    "its link type: 1 Ethernet, 12 or 101 raw IP, 113 Linux cooked, 276 cooked v2, 0/108 loopback"},
   {"setifindex", "iface", MG_ARG_NUM, 0, MAXIFACES - 1, 0, NULL, NULL, "the ifaceN hook's N (connected)"},
   {"setifindex", "index", MG_ARG_NUM, 0, 65535, 0, NULL, "N", "the input interface exported for it"},

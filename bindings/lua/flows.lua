@@ -73,7 +73,7 @@ local function parse(args)
       end
     elseif opt == "inactive" then o.inactive = whole(name, 1, 1000000000)
     elseif opt == "active" then o.active = whole(name, 1, 1000000000)
-    elseif opt == "cache" then o.cache = whole(name, 1, 1 << 24)
+    elseif opt == "cache" then o.cache = whole(name, 1, 10000000)
     elseif a:sub(1, 1) == "-" then error({ usage = "unknown option '" .. a .. "'" })
     else o.files[#o.files + 1] = a end
     i = i + 1
