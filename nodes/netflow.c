@@ -394,10 +394,10 @@ static void nf_disconnect(mg_hook_t *h) {
   uintptr_t w = (uintptr_t)mg_hook_priv(h);
   int kind = (int)(w >> 20);
   uint32_t idx = (uint32_t)(w & 0xffff);
-  if (kind == K_EXPORT) {
-    send_all(nf); /* what is ready goes while it still can */
+  if (kind == K_EXPORT) { /* its datagrams being filled have nowhere to go */
     nf->xh[idx] = NULL;
     mg_nf_exp_free(&nf->x[idx]);
+    nf->x[idx].tmpl_ms = -1; /* a new collector gets the templates first */
   } else if (kind == K_IFACE) nf->ifs[idx].in = NULL;
   else nf->ifs[idx].out = NULL;
   mg_node_t *n = mg_hook_node(h);
