@@ -211,6 +211,23 @@ describe("netflow node", function()
     r.g:close()
   end)
 
+  it("reads ifaceN by the link type setdlt gives it, and accounts outN with conf 2 (egress)", function()
+    local r = rig()
+    assert(r.g:msg("nf:", "setdlt", { iface = 0, dlt = 12 }))
+    local raw = gen.ipv4(ip4(10, 0, 0, 1), ip4(10, 0, 0, 2), 17, gen.udp(1, 2, "x"))
+    r.at(0, raw) -- sent as Ethernet (link type 1), read as raw IP
+    assert.equal(1, r.g:msg("nf:", "info")["IPv4 packets"])
+    assert(r.g:msg("nf:", "setconfig", { iface = 0, conf = 3 }))
+    assert(r.g:send("o", raw, { ts = T0 }))
+    assert.equal(2, r.g:msg("nf:", "info")["IPv4 packets"])
+    -- conf 0: neither way
+    assert(r.g:msg("nf:", "setconfig", { iface = 0, conf = 0 }))
+    r.at(1, raw)
+    assert.equal(2, r.g:msg("nf:", "info")["IPv4 packets"])
+    assert.equal(2, r.g:msg("nf:", "ifinfo", 0).packets)
+    r.g:close()
+  end)
+
   it("holds no more flows than its cache; new ones are counted, old ones still exported", function()
     local r = rig()
     assert(r.g:msg("nf:", "setcachesize", { size = 10 }))
