@@ -92,16 +92,21 @@ local function whole(cmd)
   local u, s = out:match("cpu ([%d.]+) ([%d.]+)")
   return n, tonumber(u) + tonumber(s)
 end
-local _, ours = B.best(runs, function()
-  return whole(string.format("'%s' flows -v 9 -n 127.0.0.1:%d --inactive %d --active %d '%s'",
-    host, port, INACTIVE, ACTIVE, path))
-end)
-local _, theirs = B.best(runs, function()
-  return whole(string.format("softflowd -r '%s' -n 127.0.0.1:%d -v 9 -6 -m 262144 -p %s/sf.pid -c none "
-    .. "-t general=%d -t tcp=%d -t udp=%d -t icmp=%d -t maxlife=%d -d", path, port, cdir,
-    INACTIVE, INACTIVE, INACTIVE, INACTIVE, ACTIVE))
+-- the collector goes whatever happens to the runs
+local ok, ours, theirs = pcall(function()
+  local _, o = B.best(runs, function()
+    return whole(string.format("'%s' flows -v 9 -n 127.0.0.1:%d --inactive %d --active %d '%s'",
+      host, port, INACTIVE, ACTIVE, path))
+  end)
+  local _, t = B.best(runs, function()
+    return whole(string.format("softflowd -r '%s' -n 127.0.0.1:%d -v 9 -6 -m 262144 -p %s/sf.pid -c none "
+      .. "-t general=%d -t tcp=%d -t udp=%d -t icmp=%d -t maxlife=%d -d", path, port, cdir,
+      INACTIVE, INACTIVE, INACTIVE, INACTIVE, ACTIVE))
+  end)
+  return o, t
 end)
 sh("kill $(cat " .. cdir .. "/pid); sleep 0.5; rm -rf " .. cdir)
+if not ok then error(ours, 0) end
 figure("flows_whole_cpu_s", ours, "s")
 figure("softflowd_whole_cpu_s", theirs, "s")
 figure("flows_vs_softflowd", theirs / ours, "x")
