@@ -38,10 +38,11 @@ static void usage(FILE *f) {
           "  -h, --help  this text\n"
           "  -v, --version\n"
           "   or: %s replay FILE [options]   (%s replay --help)\n"
+          "   or: %s flows FILE [options]    (%s flows --help)\n"
           "With no script the REPL starts on a terminal; otherwise stdin is\n"
           "read as a command file.  In scripts and the REPL the module is\n"
           "'mg' (require \"moongraph\"); the REPL's engine is 'g'.\n",
-          progname, progname, progname);
+          progname, progname, progname, progname, progname);
 }
 
 int host_docall(lua_State *L, int narg, int nres) {
@@ -215,9 +216,10 @@ static int pmain(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, LMG_SERVE_NEXT);
     first = 3;
   }
-  if (argc > first && !strcmp(argv[first], "replay")) { /* moongraph replay ... */
+  if (argc > first && (!strcmp(argv[first], "replay") || !strcmp(argv[first], "flows"))) {
+    /* moongraph replay ..., moongraph flows ...: mg.replay, mg.flows */
     lua_getglobal(L, "mg");
-    lua_getfield(L, -1, "replay");
+    lua_getfield(L, -1, argv[first]);
     lua_createtable(L, argc - first - 1, 0);
     for (i = first + 1; i < argc; i++) {
       lua_pushstring(L, argv[i]);

@@ -1,12 +1,14 @@
 /*
 ** lrepl.c -- the Lua parts of the module, compiled in: mg.repl (the
-** REPL's commands), mg.replay (the replay program), and engine methods
+** REPL's commands), mg.replay and mg.flows (the replay and flows
+** programs), and engine methods
 ** that only make text (lua/present.lua).
 */
 #include "lmg.h"
 #include "present_lua.h" /* made by the build from lua/present.lua */
 #include "repl_lua.h"    /* from lua/repl.lua */
-#include "replay_lua.h"  /* and from lua/replay.lua */
+#include "replay_lua.h"  /* from lua/replay.lua */
+#include "flows_lua.h"   /* and from lua/flows.lua */
 
 static void load(lua_State *L, const char *src, size_t len, const char *name,
                  const char *field) {
@@ -40,4 +42,5 @@ void lmg_open_repl(lua_State *L) {
   lua_pop(L, 1);
   load(L, lmg_repl_lua, sizeof lmg_repl_lua - 1, "@moongraph/repl.lua", "repl");
   load(L, lmg_replay_lua, sizeof lmg_replay_lua - 1, "@moongraph/replay.lua", "replay");
+  load(L, lmg_flows_lua, sizeof lmg_flows_lua - 1, "@moongraph/flows.lua", "flows");
 }

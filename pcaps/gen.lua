@@ -4,6 +4,7 @@
 --   lua5.4 pcaps/gen.lua            the samples, next to this file
 --   lua5.4 pcaps/gen.lua mixed N F [PAD]  N packets of mixed traffic into F
 --                                         (PAD: bytes more in each HTTP segment)
+--   lua5.4 pcaps/gen.lua flowmix N F [FLOWS [PAUSE]]  N packets of FLOWS flows
 local gen = {}
 
 -- {====================================================== pcap files
@@ -145,6 +146,53 @@ function gen.mixed(path, n, opts)
   return w.n
 end
 
+-- n packets of `flows` flows (default 4,000), half of them from the first
+-- 100 (long, heavy flows): TCP ending with FIN or RST now and then, UDP,
+-- ICMP, IPv6, ToS, ARP; 0.1 to 3 ms apart, with a pause of `pause` seconds
+-- (default 20; 0: none) every 10,000 packets.  For the netflow node.
+function gen.flowmix(path, n, opts)
+  opts = opts or {}
+  local nflows, pause = opts.flows or 4000, opts.pause or 20
+  local w = gen.writer(path, 1, true)
+  local seed = 12345
+  local function rnd(m)
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed // 7 % m
+  end
+  local ts = (opts.start or 1700000000) * 1000000000
+  for i = 1, n do
+    ts = ts + 100000 + rnd(2900) * 1000 + rnd(1000)
+    if i % 10000 == 0 then ts = ts + pause * 1000000000 end
+    local f = rnd(2) == 0 and rnd(100) or rnd(nflows)
+    local kind = f % 10
+    local a, b = ip4(10, 1 + f // 65536, f // 256 % 256, f % 256), ip4(10, 200, 0, 1 + f % 3)
+    local pay = string.rep("p", rnd(200))
+    local frame
+    if rnd(100) == 0 then
+      frame = gen.eth(0xffffffff, 1, 0x0806, gen.arp(1, 1, a, b))
+    elseif kind <= 4 or kind == 9 then
+      local r = rnd(200)
+      local flags = r == 0 and 0x11 or r == 1 and 0x04 or 0x18
+      local t = gen.tcp(1024 + f % 60000, 80, i, i, flags, pay)
+      if kind == 9 then frame = gen.eth(2, 1, 0x86dd, gen.ipv6(ip6(f), ip6(1), 6, t))
+      else
+        local ip = gen.ipv4(a, b, 6, t, i & 0xffff)
+        if f % 3 == 0 then ip = ip:sub(1, 1) .. "\x28" .. ip:sub(3) end -- ToS
+        frame = gen.eth(2, 1, 0x0800, ip)
+      end
+    elseif kind <= 6 then
+      frame = gen.eth(2, 1, 0x0800, gen.ipv4(a, b, 17, gen.udp(2000 + f % 60000, 53, pay), i & 0xffff))
+    elseif kind == 7 then
+      frame = gen.eth(2, 1, 0x0800, gen.ipv4(a, b, 1, gen.icmp_echo(8, f & 0xffff, i & 0xffff, pay), i & 0xffff))
+    else
+      frame = gen.eth(2, 1, 0x86dd, gen.ipv6(ip6(f), ip6(1), 17, gen.udp(3000 + f % 60000, 5001, pay)))
+    end
+    w:packet(ts, frame)
+  end
+  w:close()
+  return n
+end
+
 -- Packets with known gaps (in ms), for timing tests.
 function gen.gaps(path, gaps_ms)
   local w = gen.writer(path, 1, true)
@@ -167,9 +215,14 @@ function gen.samples(dir)
 end
 
 if not pcall(debug.getlocal, 4, 1) then -- run as a script
-  if arg[1] == "mixed" then
-    local n = gen.mixed(arg[3], math.tointeger(tonumber(arg[2])),
-      { pad = math.tointeger(tonumber(arg[4] or "0")) })
+  if arg[1] == "mixed" or arg[1] == "flowmix" then
+    local n = math.tointeger(tonumber(arg[2]))
+    if arg[1] == "mixed" then
+      n = gen.mixed(arg[3], n, { pad = math.tointeger(tonumber(arg[4] or "0")) })
+    else
+      n = gen.flowmix(arg[3], n,
+        arg[4] and { flows = math.tointeger(tonumber(arg[4])), pause = tonumber(arg[5]) })
+    end
     io.write(n, " packets written to ", arg[3], "\n")
   else
     local dir = arg[0]:match("^(.*)/[^/]*$") or "."
