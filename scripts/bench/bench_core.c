@@ -201,7 +201,7 @@ static double run_src_chain(const char *type, int n, long items, unsigned burst)
   if (mg_mkpeer(ctl, ".", "gsrc", "s", "left") || mg_name(ctl, ".:s", "s") ||
       mg_mkpeer(ctl, "s:", type, "right", "left"))
     die("mkpeer");
-  mg_node_t *src, *t;
+  mg_node_t *src = NULL, *t = NULL;
   if (mg_resolve(ctl, "s:", &src, NULL) || mg_resolve(ctl, "s:right", &t, NULL)) die("resolve");
   uint32_t last = mg_node_id(t);
   mg_node_unref(t);
