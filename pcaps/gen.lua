@@ -38,6 +38,7 @@ local function csum(s)
   while sum > 0xffff do sum = (sum & 0xffff) + (sum >> 16) end
   return ~sum & 0xffff
 end
+gen.csum = csum -- the Internet checksum (RFC 1071) of s
 
 local function mac(n) return string.pack(">I2I4", 0x0200, n) end
 local function ip4(a, b, c, d) return string.char(a, b, c, d) end

@@ -43,13 +43,7 @@ function U.move_in(ifname, ns, addr)
     "ip -n " .. ns .. " link set " .. ifname .. " up")
 end
 
-local function csum(s)
-  local sum = 0
-  for i = 1, #s - 1, 2 do sum = sum + (s:byte(i) << 8 | s:byte(i + 1)) end
-  if #s % 2 == 1 then sum = sum + (s:byte(#s) << 8) end
-  while sum > 0xffff do sum = (sum & 0xffff) + (sum >> 16) end
-  return ~sum & 0xffff
-end
+local csum = dofile(H.root .. "/pcaps/gen.lua").csum
 
 local function ip4(text)
   local a, b, c, d = text:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
