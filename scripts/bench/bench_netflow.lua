@@ -38,12 +38,7 @@ local function through(kind, path)
   assert(g:rmhook(".", "x"))
   local src = kind == "netflow" and "first:iface0" or "first:in"
   assert(g:msg(src, "open", { file = path, speed = "top" }))
-  local t0 = os.clock()
-  assert(g:msg(src, "start"))
-  g:run { ["until"] = "idle" }
-  local dt = os.clock() - t0
-  local st = g:msg(src, "getstats")
-  assert(st.done, kind .. ": the source did not finish")
+  local st, dt = B.drain(g, src, kind, os.clock)
   local extra = ""
   if kind == "netflow" then
     local i = g:msg("first:", "info")

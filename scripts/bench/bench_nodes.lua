@@ -29,12 +29,7 @@ local function through(kind, path)
   assert(g:msg(src, "open", { file = path }))
   -- CPU time, not wall time: a run descheduled by a busy machine would
   -- otherwise swamp a difference of a few ns a packet
-  local t0 = os.clock()
-  assert(g:msg(src, "start"))
-  g:run { ["until"] = "idle" }
-  local dt = os.clock() - t0
-  local st = g:msg(src, "getstats")
-  assert(st.done, kind .. ": the source did not finish")
+  local st, dt = B.drain(g, src, kind, os.clock)
   g:close()
   return st.packets, dt
 end

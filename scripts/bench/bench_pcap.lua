@@ -61,12 +61,7 @@ local function through(kind, path)
       { thisHook = "in", ifMatch = "m", ifNotMatch = "", expr = "udp" }))
   end
   assert(g:msg("first:in", "open", { file = path }))
-  local t0 = mg.monotime()
-  assert(g:msg("first:in", "start"))
-  g:run { ["until"] = "idle" }
-  local dt = mg.monotime() - t0
-  local st = g:msg("first:in", "getstats")
-  assert(st.done, kind .. ": the source did not finish")
+  local st, dt = B.drain(g, "first:in", kind, mg.monotime)
   if kind ~= "hole" then -- the filter did run: a mixed capture is 30% UDP
     local b = g:msg("first:", "getstats", { hook = "in" })
     assert(b.recvMatchFrames * 10 == st.packets * 3,

@@ -14,6 +14,19 @@ function B.sh(cmd)
   return out
 end
 
+-- Start the source at path src, run g until idle, and give its getstats
+-- and the seconds that took by clock (os.clock: CPU time; mg.monotime:
+-- wall time).  what names the run if the source did not finish.
+function B.drain(g, src, what, clock)
+  local t0 = clock()
+  assert(g:msg(src, "start"))
+  g:run { ["until"] = "idle" }
+  local dt = clock() - t0
+  local st = g:msg(src, "getstats")
+  assert(st.done, what .. ": the source did not finish")
+  return st, dt
+end
+
 -- The mixed capture of n packets in dir, made once by pcaps/gen.lua.
 -- pad: bytes more in each HTTP segment (937: 361-byte frames on average)
 function B.capture(here, dir, n, pad)
