@@ -10,14 +10,14 @@
 --   build-release/moongraph scripts/bench/bench_nodes.lua DIR [-q]
 local mg = require "moongraph"
 local dir, quick = arg[1], arg[2] == "-q"
-assert(dir, "usage: bench_nodes.lua DIR [-q] (or --one TYPE FILE)")
+assert(dir, "usage: bench_nodes.lua DIR [-q] (or --pair TYPE FILE)")
 local self, host = arg[0], arg[-1]
 local here = debug.getinfo(1, "S").source:match("^@(.*)/scripts/bench/") or "."
 
 local B = dofile(here .. "/scripts/bench/benchlib.lua")
 local figure, sh = B.figure, B.sh
 
--- one run in this process: "--one TYPE FILE".  The source reaches the
+-- one run in this process.  The source reaches the
 -- node through a tee's tap (left2right -> right), the same in every run.
 local function through(kind, path)
   local g = mg.engine()
